@@ -1,0 +1,1 @@
+//! Synthetic Photos libraries for tests and benchmarks.
