@@ -1,1 +1,43 @@
-fn main() {}
+//! `photovaultd`: the photovault daemon and its one-shot engine commands.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// photovault's daemon and engines: verified, incremental backups of Apple
+/// Photos libraries onto external drives.
+#[derive(Parser)]
+#[command(name = "photovaultd", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read a Photos library and describe it (read-only; nothing is written).
+    Inspect(commands::inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PHOTOVAULT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => commands::inspect::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("photovaultd: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

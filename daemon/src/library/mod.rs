@@ -1,1 +1,155 @@
+//! Reading an Apple Photos library (`.photoslibrary`), read-only.
+//!
+//! [`PhotosLibrary::open`] finds the database and its version and derives the
+//! schema; [`PhotosLibrary::read`] returns every asset, album and the history
+//! position from one consistent snapshot (one read transaction, WAL
+//! included), while Photos may be writing. No byte of the library changes.
 
+mod assets;
+mod error;
+mod fingerprint;
+mod model;
+mod names;
+mod open;
+mod relations;
+mod resources;
+mod schema;
+mod uti;
+
+use std::path::{Path, PathBuf};
+
+pub use error::LibraryError;
+pub use model::{
+    Album, AlbumRef, Asset, AssetFlags, AssetKind, Burst, HistoryPosition, LibrarySnapshot,
+    LibraryVersion, Resource, ResourceRole,
+};
+pub use resources::extension_for_uti;
+
+use open::{Database, LibraryPaths};
+use schema::{Schema, SchemaError};
+
+/// An open Photos library.
+pub struct PhotosLibrary {
+    paths: LibraryPaths,
+    db: Database,
+    version: LibraryVersion,
+    schema: Schema,
+}
+
+/// Who holds the library open, from `database/Photos.sqlite.lock`.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The computer's host name.
+    pub hostname: Option<String>,
+    /// The process name (`photolibraryd`, `Photos`).
+    pub process: Option<String>,
+    /// Its process id.
+    pub pid: Option<i64>,
+}
+
+impl PhotosLibrary {
+    /// Opens the library at `path` for reading.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, LibraryError> {
+        let paths = LibraryPaths::locate(path.as_ref())?;
+        let db = Database::open(&paths)?;
+        let version = db.version(&paths)?;
+        let schema = Schema::discover(&db.conn).map_err(|e| match e {
+            SchemaError::Missing(detail) => LibraryError::Corrupt {
+                path: paths.root.clone(),
+                detail,
+            },
+            SchemaError::Sqlite(e) => LibraryError::sqlite(&paths.root, e),
+        })?;
+        Ok(PhotosLibrary {
+            paths,
+            db,
+            version,
+            schema,
+        })
+    }
+
+    /// The library's folder.
+    pub fn root(&self) -> &Path {
+        &self.paths.root
+    }
+
+    /// Which Photos wrote the library.
+    pub fn version(&self) -> &LibraryVersion {
+        &self.version
+    }
+
+    /// The process holding the library, if Photos left a lock file.
+    pub fn lock_holder(&self) -> Option<LockHolder> {
+        let value =
+            plist::Value::from_file(self.paths.root.join("database/Photos.sqlite.lock")).ok()?;
+        let d = value.as_dictionary()?;
+        let text = |k: &str| d.get(k).and_then(|v| v.as_string()).map(str::to_string);
+        Some(LockHolder {
+            hostname: text("hostname"),
+            process: text("processname"),
+            pid: d.get("pid").and_then(|v| v.as_signed_integer()),
+        })
+    }
+
+    /// Reads every asset and album in one consistent snapshot.
+    pub fn read(&self) -> Result<LibrarySnapshot, LibraryError> {
+        let root = &self.paths.root;
+        let err = |e| LibraryError::sqlite(root, e);
+        let conn = &self.db.conn;
+        // One read transaction: every query below sees the same snapshot,
+        // even if Photos commits in between.
+        conn.execute_batch("BEGIN DEFERRED").map_err(err)?;
+        let result = (|| {
+            let history = self.history(conn)?;
+            let (mut relations, albums) = relations::read(conn, &self.schema)?;
+            let assets = assets::read_assets(
+                conn,
+                &self.schema,
+                self.version.model_version,
+                &mut relations,
+                root,
+            )?;
+            Ok(LibrarySnapshot {
+                version: self.version.clone(),
+                assets,
+                albums,
+                history,
+            })
+        })();
+        // Ending a read transaction cannot lose anything; a failure here is
+        // not worth masking the real result.
+        let _ = conn.execute_batch("COMMIT");
+        result.map_err(err)
+    }
+
+    /// The position in Photos' persistent history, where the library has it.
+    pub fn history_position(&self) -> Result<Option<HistoryPosition>, LibraryError> {
+        self.history(&self.db.conn)
+            .map_err(|e| LibraryError::sqlite(&self.paths.root, e))
+    }
+
+    fn history(
+        &self,
+        conn: &rusqlite::Connection,
+    ) -> Result<Option<HistoryPosition>, rusqlite::Error> {
+        if !self.schema.has_history {
+            return Ok(None);
+        }
+        let max = |table: &str| {
+            conn.query_row(
+                &format!("SELECT coalesce(max(Z_PK), 0) FROM {table}"),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        };
+        Ok(Some(HistoryPosition {
+            transaction: max("ATRANSACTION")?,
+            change: max("ACHANGE")?,
+        }))
+    }
+
+    /// The path of the library's main database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.paths.database.clone()
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per `photovaultd` subcommand: argument parsing stays in
+//! `main.rs`, the work in the library, and the presentation here.
+
+pub mod inspect;

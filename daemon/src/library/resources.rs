@@ -1,0 +1,378 @@
+//! Where an asset's files are: the path rules of Photos 5 and later.
+//!
+//! Inside the library every file of an asset is named after the stored file
+//! name's stem (the asset's uuid) in a one-character folder:
+//!
+//! | role | path |
+//! | --- | --- |
+//! | original | `originals/<dir>/<file name>` |
+//! | live-photo video | `originals/<dir>/<stem>_3.mov` |
+//! | RAW of a RAW+JPEG pair | `originals/<dir>/<stem>_4.<raw ext>` |
+//! | imported `.AAE` | `originals/<dir>/<stem>_5.aae` |
+//! | edited render | `resources/renders/<dir>/<stem>_1_201_a.<ext>` (videos `_2_0_a.mov`) |
+//! | edited live video | `resources/renders/<dir>/<stem>_2_100_a.mov` |
+//! | edit record | `resources/renders/<dir>/<stem>.plist` |
+//!
+//! The `_3`/`_4`/`_5` suffixes are the `ZRESOURCETYPE` of the resource row.
+//! A referenced original keeps its own absolute path, from the asset's
+//! directory or from its file-system bookmark.
+
+use std::path::{Path, PathBuf};
+
+use super::model::{AssetKind, Resource, ResourceRole};
+use super::names;
+
+/// `ZINTERNALRESOURCE.ZRESOURCETYPE` values.
+pub(crate) mod resource_type {
+    pub const PHOTO: i64 = 0;
+    pub const VIDEO: i64 = 1;
+    pub const LIVE_VIDEO: i64 = 3;
+    pub const RAW_ALTERNATE: i64 = 4;
+    pub const ADJUSTMENT_SIDECAR: i64 = 5;
+}
+
+/// `ZINTERNALRESOURCE.ZVERSION` values.
+pub(crate) mod resource_version {
+    pub const ORIGINAL: i64 = 0;
+    pub const CURRENT: i64 = 2;
+}
+
+/// One `ZINTERNALRESOURCE` row, as much of it as the reader needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ResourceRow {
+    pub(crate) resource_type: i64,
+    pub(crate) version: i64,
+    pub(crate) data_store_subtype: i64,
+    pub(crate) data_length: Option<i64>,
+    pub(crate) local_availability: Option<i64>,
+    pub(crate) uti: Option<String>,
+    /// Absolute path from the resource's file-system bookmark, for files
+    /// outside the library.
+    pub(crate) bookmark_path: Option<PathBuf>,
+    /// Photos' own content fingerprint or stable hash of the file, if any.
+    pub(crate) content_hash: Option<String>,
+}
+
+/// The fields of an asset row that decide where its files are.
+pub(crate) struct AssetFiles {
+    pub(crate) directory: String,
+    pub(crate) filename: String,
+    pub(crate) kind: AssetKind,
+    pub(crate) live_photo: bool,
+    pub(crate) edited: bool,
+    pub(crate) referenced: bool,
+    /// The RAW of a RAW+JPEG pair was chosen as the original.
+    pub(crate) raw_is_original: bool,
+    pub(crate) uti: Option<String>,
+    pub(crate) original_size: Option<u64>,
+}
+
+impl AssetFiles {
+    fn stem(&self) -> &str {
+        match self.filename.rsplit_once('.') {
+            Some((stem, _)) if !stem.is_empty() => stem,
+            _ => &self.filename,
+        }
+    }
+}
+
+/// Every file of the asset, with presence checked on disk under `root`.
+/// Problems with unusable names are appended to `problems`.
+pub(crate) fn resolve(
+    files: &AssetFiles,
+    rows: &[ResourceRow],
+    root: &Path,
+    problems: &mut Vec<String>,
+) -> Vec<Resource> {
+    let dir_ok = check_names(files, problems);
+    let mut out = Vec::new();
+
+    let original_row = rows.iter().find(|r| {
+        r.version == resource_version::ORIGINAL
+            && matches!(r.resource_type, resource_type::PHOTO | resource_type::VIDEO)
+            && r.data_store_subtype == 1
+    });
+    let original_path = if !dir_ok {
+        None
+    } else if files.referenced {
+        referenced_path(files, original_row)
+    } else {
+        Some(in_originals(files, &files.filename))
+    };
+    if files.referenced && original_path.is_none() && dir_ok {
+        problems.push("referenced original has no usable absolute path".into());
+    }
+    out.push(make(
+        ResourceRole::Original,
+        original_path,
+        files.uti.clone(),
+        files
+            .original_size
+            .or_else(|| original_row.and_then(|r| size(r.data_length))),
+        root,
+    ));
+
+    let has = |ty: i64, version: i64| {
+        rows.iter()
+            .find(|r| r.resource_type == ty && r.version == version)
+    };
+
+    // The live video: a type-3 original row, or the live-photo subtype alone
+    // (some libraries lack the row).
+    if files.live_photo || has(resource_type::LIVE_VIDEO, resource_version::ORIGINAL).is_some() {
+        let row = has(resource_type::LIVE_VIDEO, resource_version::ORIGINAL);
+        let path = dir_ok.then(|| in_originals(files, &format!("{}_3.mov", files.stem())));
+        out.push(make(
+            ResourceRole::LiveVideo,
+            path,
+            Some("com.apple.quicktime-movie".into()),
+            row.and_then(|r| size(r.data_length)),
+            root,
+        ));
+    }
+
+    if let Some(row) = has(resource_type::RAW_ALTERNATE, resource_version::ORIGINAL) {
+        let path = if !dir_ok {
+            None
+        } else if let Some(p) = &row.bookmark_path {
+            Some(p.clone())
+        } else {
+            raw_path(files, row, root)
+        };
+        out.push(make(
+            ResourceRole::Raw,
+            path,
+            row.uti.clone(),
+            size(row.data_length),
+            root,
+        ));
+    }
+
+    if let Some(row) = has(
+        resource_type::ADJUSTMENT_SIDECAR,
+        resource_version::ORIGINAL,
+    ) {
+        let path = dir_ok.then(|| in_originals(files, &format!("{}_5.aae", files.stem())));
+        out.push(make(
+            ResourceRole::Aae,
+            path,
+            Some("com.apple.photos.apple-adjustment-envelope".into()),
+            size(row.data_length),
+            root,
+        ));
+    }
+
+    if files.edited {
+        let render_row = rows.iter().find(|r| {
+            r.version == resource_version::CURRENT
+                && matches!(r.resource_type, resource_type::PHOTO | resource_type::VIDEO)
+        });
+        let (path, uti) = if dir_ok {
+            edited_path(files, render_row, root)
+        } else {
+            (None, None)
+        };
+        out.push(make(
+            ResourceRole::Edited,
+            path,
+            uti,
+            render_row.and_then(|r| size(r.data_length)),
+            root,
+        ));
+
+        if let Some(row) = has(resource_type::LIVE_VIDEO, resource_version::CURRENT) {
+            let path = dir_ok.then(|| in_renders(files, &format!("{}_2_100_a.mov", files.stem())));
+            out.push(make(
+                ResourceRole::EditedLiveVideo,
+                path,
+                Some("com.apple.quicktime-movie".into()),
+                size(row.data_length),
+                root,
+            ));
+        }
+        let path = dir_ok.then(|| in_renders(files, &format!("{}.plist", files.stem())));
+        out.push(make(
+            ResourceRole::Adjustments,
+            path,
+            Some("com.apple.property-list".into()),
+            None,
+            root,
+        ));
+    }
+    out
+}
+
+/// Checks the stored directory and file name; false means no path of this
+/// asset can be trusted.
+fn check_names(files: &AssetFiles, problems: &mut Vec<String>) -> bool {
+    let dir_problem = if files.referenced && files.directory.starts_with('/') {
+        names::absolute_dir_problem(&files.directory)
+    } else {
+        names::relative_dir_problem(&files.directory)
+    };
+    let mut ok = true;
+    if let Some(why) = dir_problem {
+        problems.push(format!(
+            "stored directory {:?} {why}; its files are not read",
+            files.directory
+        ));
+        ok = false;
+    }
+    if let Some(why) = names::component_problem(&files.filename) {
+        problems.push(format!(
+            "stored file name {:?} {why}; its files are not read",
+            files.filename
+        ));
+        ok = false;
+    }
+    ok
+}
+
+fn in_originals(files: &AssetFiles, name: &str) -> PathBuf {
+    Path::new("originals").join(&files.directory).join(name)
+}
+
+fn in_renders(files: &AssetFiles, name: &str) -> PathBuf {
+    Path::new("resources/renders")
+        .join(&files.directory)
+        .join(name)
+}
+
+/// The absolute path of a referenced original: the asset's own absolute
+/// directory when Photos stored one, else the resource's bookmark.
+fn referenced_path(files: &AssetFiles, row: Option<&ResourceRow>) -> Option<PathBuf> {
+    if files.directory.starts_with('/') {
+        return Some(Path::new(&files.directory).join(&files.filename));
+    }
+    row.and_then(|r| r.bookmark_path.clone())
+}
+
+/// The RAW of a pair: `<stem>_4.<ext>` beside the original, the extension
+/// from the RAW's type, or found on disk when the type is not one we know.
+fn raw_path(files: &AssetFiles, row: &ResourceRow, root: &Path) -> Option<PathBuf> {
+    let stem = format!("{}_4", files.stem());
+    if let Some(ext) = row.uti.as_deref().and_then(extension_for_uti) {
+        return Some(in_originals(files, &format!("{stem}.{ext}")));
+    }
+    let folder = in_originals(files, "");
+    let found = std::fs::read_dir(root.join(&folder))
+        .ok()?
+        .flatten()
+        .find_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (s, _) = name.rsplit_once('.')?;
+            (s == stem).then_some(name)
+        });
+    Some(in_originals(
+        files,
+        &found.unwrap_or_else(|| format!("{stem}.raw")),
+    ))
+}
+
+/// The edited render and its type. Photos 5 always rendered JPEG; later
+/// versions keep HEIC edits as HEIC: the render row's type decides, and the
+/// disk settles it when the type is unknown.
+fn edited_path(
+    files: &AssetFiles,
+    row: Option<&ResourceRow>,
+    root: &Path,
+) -> (Option<PathBuf>, Option<String>) {
+    let stem = files.stem();
+    if files.kind == AssetKind::Video {
+        return (
+            Some(in_renders(files, &format!("{stem}_2_0_a.mov"))),
+            Some("com.apple.quicktime-movie".into()),
+        );
+    }
+    let named = |ext: &str| in_renders(files, &format!("{stem}_1_201_a.{ext}"));
+    if let Some(uti) = row.and_then(|r| r.uti.clone()) {
+        if let Some(ext) = extension_for_uti(&uti) {
+            return (Some(named(ext)), Some(uti));
+        }
+    }
+    for (ext, uti) in [
+        ("jpeg", "public.jpeg"),
+        ("heic", "public.heic"),
+        ("png", "public.png"),
+        ("tiff", "public.tiff"),
+    ] {
+        let p = named(ext);
+        if root.join(&p).exists() {
+            return (Some(p), Some(uti.to_string()));
+        }
+    }
+    (Some(named("jpeg")), Some("public.jpeg".into()))
+}
+
+fn make(
+    role: ResourceRole,
+    path: Option<PathBuf>,
+    uti: Option<String>,
+    size: Option<u64>,
+    root: &Path,
+) -> Resource {
+    let present = path.as_ref().is_some_and(|p| {
+        let full = if p.is_absolute() {
+            p.clone()
+        } else {
+            root.join(p)
+        };
+        std::fs::metadata(full).is_ok_and(|m| m.is_file())
+    });
+    Resource {
+        role,
+        path,
+        uti,
+        size,
+        present,
+    }
+}
+
+fn size(len: Option<i64>) -> Option<u64> {
+    len.and_then(|l| u64::try_from(l).ok()).filter(|&l| l > 0)
+}
+
+/// The file extension Photos uses for a uniform type identifier.
+pub fn extension_for_uti(uti: &str) -> Option<&'static str> {
+    Some(match uti {
+        "public.jpeg" => "jpeg",
+        "public.heic" => "heic",
+        "public.heif" => "heif",
+        "public.avif" => "avif",
+        "public.png" => "png",
+        "public.tiff" => "tiff",
+        "com.compuserve.gif" => "gif",
+        "com.microsoft.bmp" => "bmp",
+        "org.webmproject.webp" => "webp",
+        "com.apple.quicktime-movie" => "mov",
+        "public.mpeg-4" => "mp4",
+        "com.apple.m4v-video" => "m4v",
+        "public.avi" => "avi",
+        "com.adobe.raw-image" => "dng",
+        "com.canon.cr2-raw-image" => "cr2",
+        "com.canon.cr3-raw-image" => "cr3",
+        "com.canon.crw-raw-image" => "crw",
+        "com.nikon.raw-image" => "nef",
+        "com.nikon.nrw-raw-image" => "nrw",
+        "com.sony.arw-raw-image" => "arw",
+        "com.sony.raw-image" => "srf",
+        "com.sony.sr2-raw-image" => "sr2",
+        "com.fuji.raw-image" => "raf",
+        "com.olympus.raw-image" => "orf",
+        "com.olympus.or-raw-image" => "orf",
+        "com.panasonic.raw-image" => "raw",
+        "com.panasonic.rw2-raw-image" => "rw2",
+        "com.pentax.raw-image" => "pef",
+        "com.leica.raw-image" => "raw",
+        "com.leica.rwl-raw-image" => "rwl",
+        "com.samsung.raw-image" => "srw",
+        "com.hasselblad.3fr-raw-image" => "3fr",
+        "com.hasselblad.fff-raw-image" => "fff",
+        "com.phaseone.raw-image" => "iiq",
+        "com.epson.raw-image" => "erf",
+        "com.kodak.raw-image" => "dcr",
+        "com.konicaminolta.raw-image" => "mrw",
+        "com.apple.photos.apple-adjustment-envelope" => "aae",
+        _ => return None,
+    })
+}

@@ -1,0 +1,227 @@
+//! What a test asks the builder to write: one [`AssetSpec`] per asset.
+//!
+//! Tests compare what the library reader returns with these values, so every
+//! field is plain data, and the defaults describe an ordinary local photo.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use std::path::PathBuf;
+
+/// Handle to an album declared with [`crate::LibraryBuilder::album`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AlbumId(pub(crate) usize);
+
+impl AlbumId {
+    /// Position of the album in declaration order (0-based).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Photo or video: decides `ZKIND` and the original's resource type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    /// A still image (`ZKIND` 0).
+    Photo,
+    /// A movie (`ZKIND` 1).
+    Video,
+}
+
+/// Membership in a burst ("avalanche").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Burst {
+    /// `ZAVALANCHEUUID`, shared by all members of the burst.
+    pub uuid: String,
+    /// This member is the key photo shown for the stack.
+    pub key: bool,
+    /// The user picked this member (it stays visible outside the stack).
+    pub selected: bool,
+}
+
+/// Raw strings to store instead of the computed ones, for robustness tests
+/// (`../../etc/passwd`, absolute paths, NUL, control characters, 400-byte
+/// names). They go into the database only: a file is still written under the
+/// override only when it is a safe relative name inside `originals/`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NameOverrides {
+    /// Replaces the asset's `ZDIRECTORY`.
+    pub directory: Option<String>,
+    /// Replaces the asset's `ZFILENAME`.
+    pub filename: Option<String>,
+    /// Replaces `ZADDITIONALASSETATTRIBUTES.ZORIGINALFILENAME`.
+    pub original_filename: Option<String>,
+}
+
+/// Everything the builder writes for one asset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssetSpec {
+    /// `ZUUID`; `None` = a deterministic UUID derived from the asset's position.
+    pub uuid: Option<String>,
+    /// The name the file had when imported (`ZORIGINALFILENAME`); its
+    /// extension decides the file format and UTI.
+    pub original_filename: String,
+    /// Capture time in the photo's own offset (`ZDATECREATED` +
+    /// `ZTIMEZONEOFFSET`, and the EXIF/QuickTime dates in the files).
+    pub created: DateTime<FixedOffset>,
+    /// `ZTIMEZONENAME`; `None` = `GMT±hhmm` from the offset.
+    pub timezone_name: Option<String>,
+    /// When it was added to the library (`ZADDEDDATE`).
+    pub added: DateTime<Utc>,
+    /// Last modification (`ZMODIFICATIONDATE`).
+    pub modified: DateTime<Utc>,
+    /// Photo or video.
+    pub kind: MediaKind,
+    /// Screenshot (`ZKINDSUBTYPE` 10).
+    pub screenshot: bool,
+    /// Screen recording (video `ZKINDSUBTYPE` 103).
+    pub screen_recording: bool,
+    /// Live photo: `ZKINDSUBTYPE` 2, `ZPLAYBACKSTYLE` 3, a paired video.
+    pub live_photo: bool,
+    /// Panorama (`ZKINDSUBTYPE` 1).
+    pub panorama: bool,
+    /// Slow motion video (`ZKINDSUBTYPE` 102).
+    pub slow_mo: bool,
+    /// Time-lapse video (`ZKINDSUBTYPE` 101).
+    pub time_lapse: bool,
+    /// Burst membership.
+    pub burst: Option<Burst>,
+    /// Portrait (depth) photo.
+    pub portrait: bool,
+    /// HDR photo.
+    pub hdr: bool,
+    /// Taken with the front camera (`ZCAMERACAPTUREDEVICE` 1).
+    pub selfie: bool,
+    /// Pixel width recorded in the database.
+    pub width: u32,
+    /// Pixel height recorded in the database.
+    pub height: u32,
+    /// Video duration in seconds (`ZDURATION`).
+    pub duration: f64,
+    /// Favourite.
+    pub favorite: bool,
+    /// Hidden.
+    pub hidden: bool,
+    /// In "Recently Deleted" since this moment.
+    pub trashed: Option<DateTime<Utc>>,
+    /// `ZADDITIONALASSETATTRIBUTES.ZTITLE`.
+    pub title: Option<String>,
+    /// `ZASSETDESCRIPTION.ZLONGDESCRIPTION`.
+    pub description: Option<String>,
+    /// Keyword titles (`ZKEYWORD`, joined through `Z_1KEYWORDS`).
+    pub keywords: Vec<String>,
+    /// Albums this asset belongs to.
+    pub albums: Vec<AlbumId>,
+    /// Named persons: each name is one `ZPERSON` (shared across assets) and
+    /// one `ZDETECTEDFACE` on this asset.
+    pub persons: Vec<String>,
+    /// Faces of unnamed persons: one anonymous `ZPERSON` + face each.
+    pub unnamed_faces: usize,
+    /// Latitude/longitude; `None` is stored as Photos does: -180.0, -180.0.
+    pub gps: Option<(f64, f64)>,
+    /// `ZUNIFORMTYPEIDENTIFIER`; `None` = from the filename extension.
+    pub uti: Option<String>,
+    /// `ZORIGINALFILESIZE`; `None` = the size of the written file (or a
+    /// deterministic figure when no media is written).
+    pub original_size: Option<u64>,
+    /// Edited in Photos: a full-size render, adjustment data and
+    /// `ZUNMANAGEDADJUSTMENT`, plus an edited live video for live photos.
+    pub edited: bool,
+    /// RAW+JPEG pair: the RAW is an alternate resource next to the original.
+    pub raw_pair: bool,
+    /// An `.aae` sidecar imported with the original (`UUID_5.aae`).
+    pub aae: bool,
+    /// false = cloud-only / missing: no files, resource rows not local.
+    pub original_present: bool,
+    /// The original lives outside the library at this absolute path
+    /// (`ZSAVEDASSETTYPE` 10, file-system bookmark and volume rows).
+    pub referenced: Option<PathBuf>,
+    /// Raw database strings replacing the computed names.
+    pub overrides: NameOverrides,
+}
+
+impl AssetSpec {
+    /// An ordinary local photo named `original_filename`, taken at `created`.
+    pub fn photo(original_filename: &str, created: DateTime<FixedOffset>) -> AssetSpec {
+        let added = created.with_timezone(&Utc) + chrono::Duration::days(1);
+        AssetSpec {
+            uuid: None,
+            original_filename: original_filename.to_string(),
+            created,
+            timezone_name: None,
+            added,
+            modified: added,
+            kind: MediaKind::Photo,
+            screenshot: false,
+            screen_recording: false,
+            live_photo: false,
+            panorama: false,
+            slow_mo: false,
+            time_lapse: false,
+            burst: None,
+            portrait: false,
+            hdr: false,
+            selfie: false,
+            width: 4032,
+            height: 3024,
+            duration: 0.0,
+            favorite: false,
+            hidden: false,
+            trashed: None,
+            title: None,
+            description: None,
+            keywords: Vec::new(),
+            albums: Vec::new(),
+            persons: Vec::new(),
+            unnamed_faces: 0,
+            gps: None,
+            uti: None,
+            original_size: None,
+            edited: false,
+            raw_pair: false,
+            aae: false,
+            original_present: true,
+            referenced: None,
+            overrides: NameOverrides::default(),
+        }
+    }
+
+    /// An ordinary local video (1080x1920, 3 s) named `original_filename`.
+    pub fn video(original_filename: &str, created: DateTime<FixedOffset>) -> AssetSpec {
+        AssetSpec {
+            kind: MediaKind::Video,
+            width: 1080,
+            height: 1920,
+            duration: 3.0,
+            ..AssetSpec::photo(original_filename, created)
+        }
+    }
+
+    /// A live photo (still + paired video).
+    pub fn live(original_filename: &str, created: DateTime<FixedOffset>) -> AssetSpec {
+        AssetSpec {
+            live_photo: true,
+            ..AssetSpec::photo(original_filename, created)
+        }
+    }
+
+    /// Sets the UUID.
+    pub fn with_uuid(mut self, uuid: &str) -> AssetSpec {
+        self.uuid = Some(uuid.to_string());
+        self
+    }
+
+    /// Adds the asset to `album`.
+    pub fn in_album(mut self, album: AlbumId) -> AssetSpec {
+        self.albums.push(album);
+        self
+    }
+}
+
+/// `2020-06-15 12:34:56` at UTC offset `offset_hours`: a short way to write
+/// capture times in tests.
+pub fn at(offset_hours: i32, y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<FixedOffset> {
+    FixedOffset::east_opt(offset_hours * 3600)
+        .expect("offset within ±24h")
+        .with_ymd_and_hms(y, mo, d, h, mi, s)
+        .single()
+        .expect("valid local time")
+}
