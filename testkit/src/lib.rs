@@ -1,1 +1,45 @@
-//! Synthetic Photos libraries for tests and benchmarks.
+//! Synthetic Apple Photos libraries for photovault's tests.
+//!
+//! [`LibraryBuilder`] writes a `.photoslibrary` package whose
+//! `database/Photos.sqlite` uses the real schema of one of two generations
+//! ([`Generation::Photos5`], [`Generation::Modern`]), extracted from the real
+//! fixture libraries (`schema/*.sql`), and whose files are real, small,
+//! valid media (JPEG/PNG with EXIF, QuickTime with creation dates, DNG/CR2
+//! stand-ins, AAE plists). The library reader is tested by comparing what it
+//! returns with the [`AssetSpec`]s given here, so the builder stores values
+//! exactly as Photos does (Core Data timestamps, `ZTIMEZONEOFFSET`, the
+//! -180.0 "no location" sentinel, resource rows, entity-numbered join
+//! tables). Entity numbers deliberately differ from the fixtures' by default
+//! so that a reader hard-coding them fails.
+//!
+//! Robustness: [`NameOverrides`] put hostile strings in `ZDIRECTORY` /
+//! `ZFILENAME` / `ZORIGINALFILENAME`, [`BuiltLibrary::execute`] runs raw SQL
+//! after the build, and [`BuiltLibrary::open_writer`] keeps the database open
+//! with changes held only in the WAL, as a running Photos does.
+
+#![warn(missing_docs)]
+
+mod asset;
+mod builder;
+mod built;
+mod db;
+mod layout;
+pub mod media;
+mod relations;
+mod schema;
+mod spec;
+
+pub use asset::{expected_paths, BuiltAsset};
+pub use builder::LibraryBuilder;
+pub use built::{BuiltAlbum, BuiltLibrary, LiveWriter};
+pub use layout::{BuiltResource, ResourceRole};
+pub use schema::{statements, Entity, EntityNumbers, Generation};
+pub use spec::{at, AlbumId, AssetSpec, Burst, MediaKind, NameOverrides};
+
+/// Where the real fixture libraries live, relative to this crate
+/// (`../../shared/fixtures/photos-libraries`), if they are present.
+pub fn fixtures_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/photos-libraries");
+    dir.is_dir().then_some(dir)
+}

@@ -144,7 +144,13 @@ impl EntityNumbers {
             }
         }
         let mut by_name = wanted.clone();
-        let mut next_free = fixture.iter().map(|(e, _, _)| *e).filter(|e| *e < 16000).max().unwrap_or(0) + 1;
+        let mut next_free = fixture
+            .iter()
+            .map(|(e, _, _)| *e)
+            .filter(|e| *e < 16000)
+            .max()
+            .unwrap_or(0)
+            + 1;
         for (ent, name, _) in &fixture {
             if by_name.contains_key(name) {
                 continue;
@@ -204,7 +210,10 @@ impl EntityNumbers {
 
 /// The generation's CREATE statements rendered with `numbers`: tables, then
 /// indexes (kept apart so a bulk build can add indexes after inserting).
-pub fn statements(generation: Generation, numbers: &EntityNumbers) -> Result<(Vec<String>, Vec<String>)> {
+pub fn statements(
+    generation: Generation,
+    numbers: &EntityNumbers,
+) -> Result<(Vec<String>, Vec<String>)> {
     let mut tables = Vec::new();
     let mut indexes = Vec::new();
     for line in generation.schema_template().lines() {
@@ -256,16 +265,26 @@ pub fn table_of_root_entity(generation: Generation, name: &str) -> Option<&'stat
 }
 
 /// Writes `Z_PRIMARYKEY` (Z_MAX from the current table contents).
-pub fn write_primary_keys(conn: &Connection, generation: Generation, numbers: &EntityNumbers) -> Result<()> {
+pub fn write_primary_keys(
+    conn: &Connection,
+    generation: Generation,
+    numbers: &EntityNumbers,
+) -> Result<()> {
     conn.execute("DELETE FROM Z_PRIMARYKEY", [])?;
-    let mut insert = conn.prepare("INSERT INTO Z_PRIMARYKEY (Z_ENT, Z_NAME, Z_SUPER, Z_MAX) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut insert = conn.prepare(
+        "INSERT INTO Z_PRIMARYKEY (Z_ENT, Z_NAME, Z_SUPER, Z_MAX) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for e in numbers.entities() {
         let sup = match &e.super_name {
             Some(s) => numbers.get(s)?,
             None => 0,
         };
         let max: i64 = match (sup, table_of_root_entity(generation, &e.name)) {
-            (0, Some(table)) => conn.query_row(&format!("SELECT COALESCE(MAX(Z_PK), 0) FROM {table}"), [], |r| r.get(0))?,
+            (0, Some(table)) => conn.query_row(
+                &format!("SELECT COALESCE(MAX(Z_PK), 0) FROM {table}"),
+                [],
+                |r| r.get(0),
+            )?,
             _ => 0,
         };
         insert.execute(rusqlite::params![e.number, e.name, sup, max])?;

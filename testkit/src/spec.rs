@@ -218,7 +218,15 @@ impl AssetSpec {
 
 /// `2020-06-15 12:34:56` at UTC offset `offset_hours`: a short way to write
 /// capture times in tests.
-pub fn at(offset_hours: i32, y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<FixedOffset> {
+pub fn at(
+    offset_hours: i32,
+    y: i32,
+    mo: u32,
+    d: u32,
+    h: u32,
+    mi: u32,
+    s: u32,
+) -> DateTime<FixedOffset> {
     FixedOffset::east_opt(offset_hours * 3600)
         .expect("offset within ±24h")
         .with_ymd_and_hms(y, mo, d, h, mi, s)

@@ -5,14 +5,16 @@
 //! 100,000-asset library is a handful of sequential scans, not 100,000
 //! small queries.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use rusqlite::{Connection, Row};
+use rustc_hash::FxHashMap;
 
 use super::fingerprint;
 use super::model::{AlbumRef, Asset, AssetFlags, AssetKind, Burst};
+use super::presence::Presence;
+use super::relations::{self, Interner, ResourceStream};
 use super::resources::{self, AssetFiles, ResourceRow};
 use super::schema::Schema;
 
@@ -168,6 +170,8 @@ fn asset_query(s: &Schema) -> String {
     if s.has_column(&s.asset.table, "Z_ENT") {
         sql.push_str(&format!(" WHERE a.Z_ENT = {}", s.asset.lineage[0]));
     }
+    // In primary-key order, to merge with the resource rows.
+    sql.push_str(" ORDER BY a.Z_PK");
     sql
 }
 
@@ -200,10 +204,9 @@ impl Raw<'_, '_> {
 /// Everything about the assets' relations, read once and indexed by the
 /// asset's primary key.
 pub(crate) struct Relations {
-    pub(crate) keywords: HashMap<i64, Vec<Arc<str>>>,
-    pub(crate) albums: HashMap<i64, Vec<AlbumRef>>,
-    pub(crate) persons: HashMap<i64, Vec<Arc<str>>>,
-    pub(crate) resources: HashMap<i64, Vec<ResourceRow>>,
+    pub(crate) keywords: FxHashMap<i64, Vec<Arc<str>>>,
+    pub(crate) albums: FxHashMap<i64, Vec<AlbumRef>>,
+    pub(crate) persons: FxHashMap<i64, Vec<Arc<str>>>,
 }
 
 /// Reads every asset with its relations; `root` is the library folder, used
@@ -218,33 +221,58 @@ pub(crate) fn read_assets(
     let sql = asset_query(schema);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
+    let mut resource_stmt = match relations::resource_query(schema) {
+        Some(q) => Some(conn.prepare(&q)?),
+        None => None,
+    };
+    let mut resources = ResourceStream::new(match resource_stmt.as_mut() {
+        Some(s) => Some(s.query([])?),
+        None => None,
+    });
+    let mut presence = Presence::new(root);
+    let mut utis = Interner::default();
     let mut assets = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut last_pk = None;
     while let Some(row) = rows.next()? {
         let raw = Raw { row };
         let pk = raw.i64(C::Pk).unwrap_or_default();
         // A damaged database may hold two attribute rows for one asset;
         // the first one wins rather than listing the asset twice.
-        if !seen.insert(pk) {
+        if last_pk == Some(pk) {
             continue;
         }
+        last_pk = Some(pk);
         let Some(uuid) = raw.text(C::Uuid) else {
             continue;
         };
-        assets.push(build_asset(pk, uuid, &raw, relations, root, model_version));
+        let resource_rows = resources.take(pk)?;
+        let context = Context {
+            relations: &mut *relations,
+            presence: &mut presence,
+            utis: &mut utis,
+            model_version,
+        };
+        assets.push(build_asset(pk, uuid, &raw, &resource_rows, context));
     }
     assets.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.uuid.cmp(&b.uuid)));
     Ok(assets)
 }
 
-fn build_asset(
-    pk: i64,
-    uuid: String,
-    raw: &Raw,
-    relations: &mut Relations,
-    root: &std::path::Path,
+/// What building one asset needs besides its own rows.
+struct Context<'a> {
+    relations: &'a mut Relations,
+    presence: &'a mut Presence,
+    utis: &'a mut Interner,
     model_version: u32,
-) -> Asset {
+}
+
+fn build_asset(pk: i64, uuid: String, raw: &Raw, resource_rows: &[ResourceRow], cx: Context) -> Asset {
+    let Context {
+        relations,
+        presence,
+        utis,
+        model_version,
+    } = cx;
     let mut problems = Vec::new();
     let kind = if raw.i64(C::Kind) == Some(1) {
         AssetKind::Video
@@ -320,7 +348,6 @@ fn build_asset(
     }
     let edited = raw.i64(C::AdjustmentsState).is_some_and(|v| v > 0) || raw.flag(C::HasAdjustments);
     let referenced = raw.i64(C::SavedAssetType) == Some(SAVED_ASSET_REFERENCED);
-    let resource_rows = relations.resources.remove(&pk).unwrap_or_default();
     let files = AssetFiles {
         directory: raw.text(C::Directory).unwrap_or_default(),
         filename,
@@ -329,12 +356,12 @@ fn build_asset(
         edited,
         referenced,
         raw_is_original: raw.i64(C::OriginalResourceChoice) == Some(1),
-        uti: raw.text(C::Uti),
+        uti: raw.text(C::Uti).map(|u| utis.get(u)),
         original_size: raw
             .i64(C::OriginalFileSize)
             .and_then(|v| u64::try_from(v).ok()),
     };
-    let resources = resources::resolve(&files, &resource_rows, root, &mut problems);
+    let resources = resources::resolve(&files, resource_rows, presence, &mut problems);
 
     let mut keywords = relations.keywords.remove(&pk).unwrap_or_default();
     keywords.sort();
@@ -383,6 +410,6 @@ fn build_asset(
         fingerprint: String::new(),
     };
     let adjustment_time = raw.f64(C::AdjustmentTimestamp);
-    asset.fingerprint = fingerprint::of(&asset, &files, adjustment_time, &resource_rows);
+    asset.fingerprint = fingerprint::of(&asset, &files, adjustment_time, resource_rows);
     asset
 }

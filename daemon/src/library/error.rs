@@ -49,6 +49,13 @@ pub enum LibraryError {
         hint: &'static str,
     },
 
+    /// The database kept changing while being read.
+    #[error("{path} kept changing while photovault read it (Photos is busy writing); try again in a minute")]
+    Busy {
+        /// The library.
+        path: PathBuf,
+    },
+
     /// Any other input/output failure while reading the library.
     #[error("could not read {path}: {source}; check that the disk holding the library is connected and healthy")]
     Io {

@@ -11,6 +11,7 @@ mod fingerprint;
 mod model;
 mod names;
 mod open;
+mod presence;
 mod relations;
 mod resources;
 mod schema;
@@ -93,22 +94,39 @@ impl PhotosLibrary {
 
     /// Reads every asset and album in one consistent snapshot.
     pub fn read(&self) -> Result<LibrarySnapshot, LibraryError> {
+        let snapshot = self.read_from(&self.db)?;
+        if self.db.unchanged_since_open() {
+            return Ok(snapshot);
+        }
+        // Photos rewrote the database file while we read it without locks:
+        // read again through a fresh connection, which sees its WAL.
+        for _ in 0..3 {
+            tracing::debug!("the database changed while being read; reading it again");
+            let db = Database::open(&self.paths)?;
+            let snapshot = self.read_from(&db)?;
+            if db.unchanged_since_open() {
+                return Ok(snapshot);
+            }
+        }
+        Err(LibraryError::Busy {
+            path: self.paths.root.clone(),
+        })
+    }
+
+    fn read_from(&self, db: &Database) -> Result<LibrarySnapshot, LibraryError> {
         let root = &self.paths.root;
         let err = |e| LibraryError::sqlite(root, e);
-        let conn = &self.db.conn;
+        let conn = &db.conn;
         // One read transaction: every query below sees the same snapshot,
         // even if Photos commits in between.
         conn.execute_batch("BEGIN DEFERRED").map_err(err)?;
         let result = (|| {
-            let history = self.history(conn)?;
+            let started = std::time::Instant::now();
+            let history = history(&self.schema, conn)?;
             let (mut relations, albums) = relations::read(conn, &self.schema)?;
-            let assets = assets::read_assets(
-                conn,
-                &self.schema,
-                self.version.model_version,
-                &mut relations,
-                root,
-            )?;
+            tracing::debug!(elapsed = ?started.elapsed(), "read keywords, albums, persons and resources");
+            let assets = assets::read_assets(conn, &self.schema, self.version.model_version, &mut relations, root)?;
+            tracing::debug!(elapsed = ?started.elapsed(), assets = assets.len(), "read assets");
             Ok(LibrarySnapshot {
                 version: self.version.clone(),
                 assets,
@@ -122,34 +140,29 @@ impl PhotosLibrary {
         result.map_err(err)
     }
 
-    /// The position in Photos' persistent history, where the library has it.
+    /// The position in Photos' persistent history, where the library has it;
+    /// cheap, so a watcher can poll it to see whether anything changed.
     pub fn history_position(&self) -> Result<Option<HistoryPosition>, LibraryError> {
-        self.history(&self.db.conn)
-            .map_err(|e| LibraryError::sqlite(&self.paths.root, e))
-    }
-
-    fn history(
-        &self,
-        conn: &rusqlite::Connection,
-    ) -> Result<Option<HistoryPosition>, rusqlite::Error> {
-        if !self.schema.has_history {
-            return Ok(None);
-        }
-        let max = |table: &str| {
-            conn.query_row(
-                &format!("SELECT coalesce(max(Z_PK), 0) FROM {table}"),
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-        };
-        Ok(Some(HistoryPosition {
-            transaction: max("ATRANSACTION")?,
-            change: max("ACHANGE")?,
-        }))
+        history(&self.schema, &self.db.conn).map_err(|e| LibraryError::sqlite(&self.paths.root, e))
     }
 
     /// The path of the library's main database file.
     pub fn database_path(&self) -> PathBuf {
         self.paths.database.clone()
     }
+}
+
+/// Where Photos' persistent history stands: the highest transaction and
+/// change numbers, which only grow while the library changes.
+fn history(schema: &Schema, conn: &rusqlite::Connection) -> Result<Option<HistoryPosition>, rusqlite::Error> {
+    if !schema.has_history {
+        return Ok(None);
+    }
+    let max = |table: &str| {
+        conn.query_row(&format!("SELECT coalesce(max(Z_PK), 0) FROM {table}"), [], |r| r.get::<_, i64>(0))
+    };
+    Ok(Some(HistoryPosition {
+        transaction: max("ATRANSACTION")?,
+        change: max("ACHANGE")?,
+    }))
 }

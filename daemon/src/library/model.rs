@@ -149,7 +149,7 @@ pub struct Resource {
     /// usable path (an unsafe or empty name).
     pub path: Option<PathBuf>,
     /// Uniform type identifier of the file, when the database says.
-    pub uti: Option<String>,
+    pub uti: Option<Arc<str>>,
     /// Size in bytes as Photos recorded it, when known.
     pub size: Option<u64>,
     /// The file exists on disk now. `false` means cloud-only, on a volume
@@ -231,7 +231,7 @@ pub struct Asset {
     /// Longitude in degrees, when the location is known.
     pub longitude: Option<f64>,
     /// Uniform type identifier of the original.
-    pub uti: Option<String>,
+    pub uti: Option<Arc<str>>,
     /// Size of the original in bytes as Photos recorded it.
     pub original_size: Option<u64>,
     /// The original lives outside the library (a "referenced" file).

@@ -3,10 +3,17 @@
 //! The database is opened in place, read-only, with SQLite's `readonly_shm`:
 //! SQLite then neither checkpoints the WAL nor writes the `-shm` wal-index, and
 //! still sees what is only in the WAL (building its index in memory when no
-//! other process holds the library). Copying a multi-gigabyte database on every
-//! run is not an option, so only when that open fails (read-only media, a WAL
-//! without its `-shm`) are the database and its WAL copied to a temporary
-//! folder and read from there.
+//! other process holds the library).
+//!
+//! When Photos is not running there is no WAL at all: the main file is the
+//! whole state. It is then opened `immutable` (no `-shm` is created), and
+//! because that gives up SQLite's locking, [`Database::unchanged_since_open`]
+//! lets the reader check afterwards that no checkpoint rewrote the file under
+//! it, and read again if one did.
+//!
+//! Copying a multi-gigabyte database on every run is not an option, so only
+//! when those opens fail (read-only media with a WAL, a WAL without its
+//! `-shm`) are the database and its WAL copied to a temporary folder.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +29,25 @@ pub(crate) struct Database {
     pub(crate) conn: Connection,
     /// Kept alive so that the copy outlives the connection; `None` in place.
     _copy: Option<tempfile::TempDir>,
+    /// For an `immutable` open: the main file's identity when opened.
+    immutable_stamp: Option<(PathBuf, FileStamp)>,
+}
+
+/// Size and modification time of a file: what a checkpoint would change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<Self> {
+        let m = fs::metadata(path).ok()?;
+        Some(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
 }
 
 /// The files of a library's database folder that the reader looks at.
@@ -86,8 +112,26 @@ impl LibraryPaths {
 impl Database {
     /// Opens the database of a located library, in place if possible.
     pub(crate) fn open(paths: &LibraryPaths) -> Result<Self, LibraryError> {
+        let wal_len = fs::metadata(sidecar(&paths.database, "-wal")).map_or(0, |m| m.len());
+        if wal_len == 0 {
+            let stamp = FileStamp::of(&paths.database);
+            match open_immutable(&paths.database) {
+                Ok(conn) => {
+                    return Ok(Database {
+                        conn,
+                        _copy: None,
+                        immutable_stamp: stamp.map(|s| (paths.database.clone(), s)),
+                    })
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot open Photos.sqlite as immutable"),
+            }
+        }
         match open_in_place(&paths.database) {
-            Ok(conn) => Ok(Database { conn, _copy: None }),
+            Ok(conn) => Ok(Database {
+                conn,
+                _copy: None,
+                immutable_stamp: None,
+            }),
             Err(in_place) => {
                 tracing::debug!(error = %in_place, "cannot open Photos.sqlite in place; reading a copy");
                 open_copy(paths).map_err(|e| match e {
@@ -98,6 +142,16 @@ impl Database {
                     CopyError::Sqlite(_) => LibraryError::sqlite(&paths.root, in_place),
                 })
             }
+        }
+    }
+
+    /// False when the database was opened `immutable` and its main file has
+    /// changed since (Photos started and checkpointed while we read): what
+    /// was read may be torn and must be read again.
+    pub(crate) fn unchanged_since_open(&self) -> bool {
+        match &self.immutable_stamp {
+            Some((path, stamp)) => FileStamp::of(path).as_ref() == Some(stamp),
+            None => true,
         }
     }
 
@@ -186,7 +240,19 @@ fn open_copy(paths: &LibraryPaths) -> Result<Database, CopyError> {
     Ok(Database {
         conn,
         _copy: Some(dir),
+        immutable_stamp: None,
     })
+}
+
+/// Opens `db`, which has no WAL, as an immutable file: no lock, no `-shm`.
+fn open_immutable(db: &Path) -> Result<Connection, rusqlite::Error> {
+    let uri = format!("file:{}?mode=ro&immutable=1", uri_path(db));
+    let conn = Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
 }
 
 /// Settings shared by both ways of opening, plus a first read that proves

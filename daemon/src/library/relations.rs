@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use rustc_hash::FxHashMap;
 
 use super::assets::Relations;
 use super::model::{Album, AlbumRef};
@@ -24,31 +26,30 @@ mod album_kind {
     pub const FOLDER: i64 = 4000;
 }
 
-/// Reads all relations; the albums are returned too, keyed by nothing: the
-/// snapshot lists them.
+/// Reads keywords, persons and album memberships by asset, and the albums
+/// themselves for the snapshot. Resources, the bulk of the rows, are
+/// streamed instead ([`ResourceStream`]).
 pub(crate) fn read(
     conn: &Connection,
     s: &Schema,
 ) -> Result<(Relations, Vec<Album>), rusqlite::Error> {
     let (albums_by_asset, albums) = albums(conn, s)?;
-    Ok((
-        Relations {
-            keywords: keywords(conn, s)?,
-            albums: albums_by_asset,
-            persons: persons(conn, s)?,
-            resources: resources(conn, s)?,
-        },
-        albums,
-    ))
+    let relations = Relations {
+        keywords: keywords(conn, s)?,
+        albums: albums_by_asset,
+        persons: persons(conn, s)?,
+    };
+    Ok((relations, albums))
 }
 
 /// Shares one `Arc<str>` between every asset carrying the same name, so a
 /// keyword on 50,000 photos is stored once.
 #[derive(Default)]
-struct Interner(HashMap<String, Arc<str>>);
+pub(crate) struct Interner(HashMap<String, Arc<str>>);
 
 impl Interner {
-    fn get(&mut self, s: String) -> Arc<str> {
+    /// The shared copy of `s`.
+    pub(crate) fn get(&mut self, s: String) -> Arc<str> {
         if let Some(a) = self.0.get(&s) {
             return a.clone();
         }
@@ -58,8 +59,8 @@ impl Interner {
     }
 }
 
-fn keywords(conn: &Connection, s: &Schema) -> Result<HashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
-    let mut out: HashMap<i64, Vec<Arc<str>>> = HashMap::new();
+fn keywords(conn: &Connection, s: &Schema) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
+    let mut out: FxHashMap<i64, Vec<Arc<str>>> = FxHashMap::default();
     let (Some(join), Some(attrs), Some(kw)) = (&s.keywords, &s.attributes, &s.keyword) else {
         return Ok(out);
     };
@@ -85,8 +86,8 @@ fn keywords(conn: &Connection, s: &Schema) -> Result<HashMap<i64, Vec<Arc<str>>>
     Ok(out)
 }
 
-fn persons(conn: &Connection, s: &Schema) -> Result<HashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
-    let mut out: HashMap<i64, Vec<Arc<str>>> = HashMap::new();
+fn persons(conn: &Connection, s: &Schema) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
+    let mut out: FxHashMap<i64, Vec<Arc<str>>> = FxHashMap::default();
     let (Some(face), Some(person), Some(fa), Some(fp)) = (
         &s.face,
         &s.person,
@@ -130,8 +131,8 @@ struct AlbumRow {
 fn albums(
     conn: &Connection,
     s: &Schema,
-) -> Result<(HashMap<i64, Vec<AlbumRef>>, Vec<Album>), rusqlite::Error> {
-    let mut by_asset: HashMap<i64, Vec<AlbumRef>> = HashMap::new();
+) -> Result<(FxHashMap<i64, Vec<AlbumRef>>, Vec<Album>), rusqlite::Error> {
+    let mut by_asset: FxHashMap<i64, Vec<AlbumRef>> = FxHashMap::default();
     let Some(album) = &s.album else {
         return Ok((by_asset, Vec::new()));
     };
@@ -232,29 +233,21 @@ fn albums(
     Ok((by_asset, albums))
 }
 
-fn resources(
-    conn: &Connection,
-    s: &Schema,
-) -> Result<HashMap<i64, Vec<ResourceRow>>, rusqlite::Error> {
-    let mut out: HashMap<i64, Vec<ResourceRow>> = HashMap::new();
-    let Some(res) = &s.resource else {
-        return Ok(out);
-    };
+/// The query listing the resource rows that matter for a backup, ordered
+/// by asset so they can be merged with the asset rows as both stream by;
+/// `None` when the library has no resource table.
+pub(crate) fn resource_query(s: &Schema) -> Option<String> {
+    let res = s.resource.as_ref()?;
     let r = Some(res);
     if !s.has_column(&res.table, "ZASSET") || !s.has_column(&res.table, "ZRESOURCETYPE") {
-        return Ok(out);
+        return None;
     }
-    // The type of a resource: a row of the UTI table (Photos 5-7) or a
+    // The type of a resource: a row of the UTI table (Photos 5 to 7) or a
     // compact code (later versions).
     let uti_table = s
         .uti_table
         .as_ref()
         .filter(|_| s.has_column(&res.table, "ZUNIFORMTYPEIDENTIFIER"));
-    let uti_expr = if uti_table.is_some() {
-        "u.ZIDENTIFIER".to_string()
-    } else {
-        "NULL".to_string()
-    };
     let bookmark = s.bookmark.as_ref().filter(|b| {
         s.has_column(&res.table, "ZFILESYSTEMBOOKMARK")
             && s.has_column(&b.table, "ZPATHRELATIVETOVOLUME")
@@ -263,12 +256,13 @@ fn resources(
         s.has_column(&res.table, "ZFILESYSTEMVOLUME") && s.has_column(&v.table, "ZNAME")
     });
     let mut sql = format!(
-        "SELECT r.ZASSET, r.ZRESOURCETYPE, {version}, {dss}, {len}, {avail}, {uti_expr}, {compact}, {rel}, {vol}, {fp}, {stable}
-         FROM {t} r",
+        "SELECT r.ZASSET, r.ZRESOURCETYPE, {version}, {dss}, {len}, {avail}, {uti}, {compact}, \
+         {rel}, {vol}, {fp}, {stable} FROM {t} r",
         version = s.col(r, "r", "ZVERSION"),
         dss = s.col(r, "r", "ZDATASTORESUBTYPE"),
         len = s.col(r, "r", "ZDATALENGTH"),
         avail = s.col(r, "r", "ZLOCALAVAILABILITY"),
+        uti = if uti_table.is_some() { "u.ZIDENTIFIER" } else { "NULL" },
         compact = s.col(r, "r", "ZCOMPACTUTI"),
         rel = if bookmark.is_some() { "b.ZPATHRELATIVETOVOLUME" } else { "NULL" },
         vol = if volume.is_some() { "v.ZNAME" } else { "NULL" },
@@ -277,59 +271,96 @@ fn resources(
         t = res.table,
     );
     if let Some(u) = uti_table {
-        sql.push_str(&format!(
-            " LEFT JOIN {} u ON u.Z_PK = r.ZUNIFORMTYPEIDENTIFIER",
-            u.table
-        ));
+        sql.push_str(&format!(" LEFT JOIN {} u ON u.Z_PK = r.ZUNIFORMTYPEIDENTIFIER", u.table));
     }
     if let Some(b) = bookmark {
-        sql.push_str(&format!(
-            " LEFT JOIN {} b ON b.Z_PK = r.ZFILESYSTEMBOOKMARK",
-            b.table
-        ));
+        sql.push_str(&format!(" LEFT JOIN {} b ON b.Z_PK = r.ZFILESYSTEMBOOKMARK", b.table));
     }
     if let Some(v) = volume {
-        sql.push_str(&format!(
-            " LEFT JOIN {} v ON v.Z_PK = r.ZFILESYSTEMVOLUME",
-            v.table
-        ));
+        sql.push_str(&format!(" LEFT JOIN {} v ON v.Z_PK = r.ZFILESYSTEMVOLUME", v.table));
     }
     // Derivatives (thumbnails, previews) are not part of a backup.
     sql.push_str(" WHERE r.ZASSET IS NOT NULL AND r.ZRESOURCETYPE IN (0, 1, 3, 4, 5)");
     if s.has_column(&res.table, "ZVERSION") {
         sql.push_str(" AND r.ZVERSION IN (0, 2)");
     }
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
+    sql.push_str(" ORDER BY r.ZASSET");
+    Some(sql)
+}
+
+/// Resource rows streamed in asset order, handed out asset by asset: the
+/// bulk of a library's rows never sits in memory all at once.
+pub(crate) struct ResourceStream<'stmt> {
+    rows: Option<rusqlite::Rows<'stmt>>,
+    pending: Option<(i64, ResourceRow)>,
+    utis: Interner,
+}
+
+impl<'stmt> ResourceStream<'stmt> {
+    /// Streams the rows of `rows` (from [`resource_query`]), or none.
+    pub(crate) fn new(rows: Option<rusqlite::Rows<'stmt>>) -> Self {
+        ResourceStream {
+            rows,
+            pending: None,
+            utis: Interner::default(),
+        }
+    }
+
+    /// The rows of the asset `pk`. Calls must come in increasing `pk` order;
+    /// rows of assets never asked for (dangling rows) are skipped.
+    pub(crate) fn take(&mut self, pk: i64) -> Result<Vec<ResourceRow>, rusqlite::Error> {
+        let mut out = Vec::new();
+        loop {
+            if self.pending.is_none() {
+                self.pending = self.next_row()?;
+            }
+            match &self.pending {
+                Some((asset, _)) if *asset < pk => self.pending = None,
+                Some((asset, _)) if *asset == pk => {
+                    if let Some((_, row)) = self.pending.take() {
+                        out.push(row);
+                    }
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    fn next_row(&mut self) -> Result<Option<(i64, ResourceRow)>, rusqlite::Error> {
+        let Some(rows) = self.rows.as_mut() else {
+            return Ok(None);
+        };
+        let Some(row) = rows.next()? else {
+            self.rows = None;
+            return Ok(None);
+        };
         // ZCOMPACTUTI is declared as text though it holds small integers.
         let compact: Option<i64> = match row.get_ref(7)? {
-            rusqlite::types::ValueRef::Integer(i) => Some(i),
-            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
-                .ok()
-                .and_then(|t| t.trim().parse().ok()),
+            ValueRef::Integer(i) => Some(i),
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|t| t.trim().parse().ok()),
             _ => None,
         };
         let uti = row
             .get::<_, Option<String>>(6)?
-            .or_else(|| compact.and_then(uti::from_compact).map(str::to_string));
+            .or_else(|| compact.and_then(uti::from_compact).map(str::to_string))
+            .map(|u| self.utis.get(u));
         let rel: Option<String> = row.get(8)?;
         let vol: Option<String> = row.get(9)?;
-        let content_hash = row
-            .get::<_, Option<String>>(10)?
-            .or(row.get::<_, Option<String>>(11)?);
-        out.entry(row.get(0)?).or_default().push(ResourceRow {
-            resource_type: row.get::<_, Option<i64>>(1)?.unwrap_or(-1),
-            version: row.get::<_, Option<i64>>(2)?.unwrap_or(0),
-            data_store_subtype: row.get::<_, Option<i64>>(3)?.unwrap_or(0),
-            data_length: row.get(4)?,
-            local_availability: row.get(5)?,
-            uti,
-            bookmark_path: volume_path(vol.as_deref(), rel.as_deref()),
-            content_hash,
-        });
+        let content_hash = row.get::<_, Option<String>>(10)?.or(row.get(11)?);
+        Ok(Some((
+            row.get(0)?,
+            ResourceRow {
+                resource_type: row.get::<_, Option<i64>>(1)?.unwrap_or(-1),
+                version: row.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                data_store_subtype: row.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                data_length: row.get(4)?,
+                local_availability: row.get(5)?,
+                uti,
+                bookmark_path: volume_path(vol.as_deref(), rel.as_deref()),
+                content_hash,
+            },
+        )))
     }
-    Ok(out)
 }
 
 /// The absolute path of a bookmarked file: `/Volumes/<volume>/<relative>`,

@@ -18,9 +18,11 @@
 //! directory or from its file-system bookmark.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 
 use super::model::{AssetKind, Resource, ResourceRole};
 use super::names;
+use super::presence::Presence;
 
 /// `ZINTERNALRESOURCE.ZRESOURCETYPE` values.
 pub(crate) mod resource_type {
@@ -45,7 +47,7 @@ pub(crate) struct ResourceRow {
     pub(crate) data_store_subtype: i64,
     pub(crate) data_length: Option<i64>,
     pub(crate) local_availability: Option<i64>,
-    pub(crate) uti: Option<String>,
+    pub(crate) uti: Option<Arc<str>>,
     /// Absolute path from the resource's file-system bookmark, for files
     /// outside the library.
     pub(crate) bookmark_path: Option<PathBuf>,
@@ -63,7 +65,7 @@ pub(crate) struct AssetFiles {
     pub(crate) referenced: bool,
     /// The RAW of a RAW+JPEG pair was chosen as the original.
     pub(crate) raw_is_original: bool,
-    pub(crate) uti: Option<String>,
+    pub(crate) uti: Option<Arc<str>>,
     pub(crate) original_size: Option<u64>,
 }
 
@@ -81,7 +83,7 @@ impl AssetFiles {
 pub(crate) fn resolve(
     files: &AssetFiles,
     rows: &[ResourceRow],
-    root: &Path,
+    presence: &mut Presence,
     problems: &mut Vec<String>,
 ) -> Vec<Resource> {
     let dir_ok = check_names(files, problems);
@@ -109,7 +111,7 @@ pub(crate) fn resolve(
         files
             .original_size
             .or_else(|| original_row.and_then(|r| size(r.data_length))),
-        root,
+        presence,
     ));
 
     let has = |ty: i64, version: i64| {
@@ -125,9 +127,9 @@ pub(crate) fn resolve(
         out.push(make(
             ResourceRole::LiveVideo,
             path,
-            Some("com.apple.quicktime-movie".into()),
+            Some(QUICKTIME.clone()),
             row.and_then(|r| size(r.data_length)),
-            root,
+            presence,
         ));
     }
 
@@ -137,14 +139,14 @@ pub(crate) fn resolve(
         } else if let Some(p) = &row.bookmark_path {
             Some(p.clone())
         } else {
-            raw_path(files, row, root)
+            raw_path(files, row, presence.root())
         };
         out.push(make(
             ResourceRole::Raw,
             path,
             row.uti.clone(),
             size(row.data_length),
-            root,
+            presence,
         ));
     }
 
@@ -156,9 +158,9 @@ pub(crate) fn resolve(
         out.push(make(
             ResourceRole::Aae,
             path,
-            Some("com.apple.photos.apple-adjustment-envelope".into()),
+            Some(ADJUSTMENT_ENVELOPE.clone()),
             size(row.data_length),
-            root,
+            presence,
         ));
     }
 
@@ -168,7 +170,7 @@ pub(crate) fn resolve(
                 && matches!(r.resource_type, resource_type::PHOTO | resource_type::VIDEO)
         });
         let (path, uti) = if dir_ok {
-            edited_path(files, render_row, root)
+            edited_path(files, render_row, presence)
         } else {
             (None, None)
         };
@@ -177,7 +179,7 @@ pub(crate) fn resolve(
             path,
             uti,
             render_row.and_then(|r| size(r.data_length)),
-            root,
+            presence,
         ));
 
         if let Some(row) = has(resource_type::LIVE_VIDEO, resource_version::CURRENT) {
@@ -185,18 +187,18 @@ pub(crate) fn resolve(
             out.push(make(
                 ResourceRole::EditedLiveVideo,
                 path,
-                Some("com.apple.quicktime-movie".into()),
+                Some(QUICKTIME.clone()),
                 size(row.data_length),
-                root,
+                presence,
             ));
         }
         let path = dir_ok.then(|| in_renders(files, &format!("{}.plist", files.stem())));
         out.push(make(
             ResourceRole::Adjustments,
             path,
-            Some("com.apple.property-list".into()),
+            Some(PROPERTY_LIST.clone()),
             None,
-            root,
+            presence,
         ));
     }
     out
@@ -275,13 +277,13 @@ fn raw_path(files: &AssetFiles, row: &ResourceRow, root: &Path) -> Option<PathBu
 fn edited_path(
     files: &AssetFiles,
     row: Option<&ResourceRow>,
-    root: &Path,
-) -> (Option<PathBuf>, Option<String>) {
+    presence: &mut Presence,
+) -> (Option<PathBuf>, Option<Arc<str>>) {
     let stem = files.stem();
     if files.kind == AssetKind::Video {
         return (
             Some(in_renders(files, &format!("{stem}_2_0_a.mov"))),
-            Some("com.apple.quicktime-movie".into()),
+            Some(QUICKTIME.clone()),
         );
     }
     let named = |ext: &str| in_renders(files, &format!("{stem}_1_201_a.{ext}"));
@@ -297,28 +299,21 @@ fn edited_path(
         ("tiff", "public.tiff"),
     ] {
         let p = named(ext);
-        if root.join(&p).exists() {
-            return (Some(p), Some(uti.to_string()));
+        if presence.is_file(&p) {
+            return (Some(p), Some(Arc::from(uti)));
         }
     }
-    (Some(named("jpeg")), Some("public.jpeg".into()))
+    (Some(named("jpeg")), Some(Arc::from("public.jpeg")))
 }
 
 fn make(
     role: ResourceRole,
     path: Option<PathBuf>,
-    uti: Option<String>,
+    uti: Option<Arc<str>>,
     size: Option<u64>,
-    root: &Path,
+    presence: &mut Presence,
 ) -> Resource {
-    let present = path.as_ref().is_some_and(|p| {
-        let full = if p.is_absolute() {
-            p.clone()
-        } else {
-            root.join(p)
-        };
-        std::fs::metadata(full).is_ok_and(|m| m.is_file())
-    });
+    let present = path.as_ref().is_some_and(|p| presence.is_file(p));
     Resource {
         role,
         path,
@@ -327,6 +322,12 @@ fn make(
         present,
     }
 }
+
+/// Type identifiers every library uses, allocated once and shared.
+static QUICKTIME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("com.apple.quicktime-movie"));
+static ADJUSTMENT_ENVELOPE: LazyLock<Arc<str>> =
+    LazyLock::new(|| Arc::from("com.apple.photos.apple-adjustment-envelope"));
+static PROPERTY_LIST: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("com.apple.property-list"));
 
 fn size(len: Option<i64>) -> Option<u64> {
     len.and_then(|l| u64::try_from(l).ok()).filter(|&l| l > 0)

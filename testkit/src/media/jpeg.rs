@@ -92,7 +92,10 @@ pub fn jpeg(exif: Option<&[u8]>, comment: &str, shade: u8) -> Vec<u8> {
     dqt.extend([1u8; 64]);
     segment(&mut out, 0xDB, &dqt);
     segment(&mut out, 0xC0, &[8, 0, 8, 0, 8, 1, 1, 0x11, 0]);
-    for (class, bits, vals) in [(0x00u8, &DC_BITS, &DC_VALS[..]), (0x10, &AC_BITS, &AC_VALS[..])] {
+    for (class, bits, vals) in [
+        (0x00u8, &DC_BITS, &DC_VALS[..]),
+        (0x10, &AC_BITS, &AC_VALS[..]),
+    ] {
         let mut dht = vec![class];
         dht.extend(bits);
         dht.extend(vals);

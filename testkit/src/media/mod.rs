@@ -136,9 +136,9 @@ impl FileKind {
 
 /// A grey level derived from the unique string, so pixels differ too.
 fn shade(unique: &str) -> u8 {
-    unique
-        .bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193)) as u8
+    unique.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    }) as u8
 }
 
 /// The bytes of a still image or RAW file of `kind`.

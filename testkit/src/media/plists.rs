@@ -27,7 +27,10 @@ pub fn adjustment(editor: Editor, when: DateTime<Utc>, unique: &str) -> Result<V
         Editor::Photos => ("com.apple.Photos", "1.5", 18688),
     };
     d.insert("adjustmentEditorBundleID".into(), bundle.into());
-    d.insert("adjustmentFormatIdentifier".into(), "com.apple.photo".into());
+    d.insert(
+        "adjustmentFormatIdentifier".into(),
+        "com.apple.photo".into(),
+    );
     d.insert("adjustmentFormatVersion".into(), version.into());
     d.insert(
         "adjustmentRenderTypes".into(),
@@ -61,7 +64,10 @@ pub fn data_model_version() -> Vec<u8> {
 /// The binary plist stored in `Z_METADATA.Z_PLIST`.
 pub fn store_metadata(model_version: i64, framework_version: i64) -> Result<Vec<u8>> {
     let mut d = Dictionary::new();
-    d.insert("PLModelVersion".into(), Value::Integer(model_version.into()));
+    d.insert(
+        "PLModelVersion".into(),
+        Value::Integer(model_version.into()),
+    );
     d.insert("NSStoreType".into(), "SQLite".into());
     d.insert(
         "NSStoreModelVersionIdentifiers".into(),

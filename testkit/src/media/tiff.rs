@@ -185,14 +185,21 @@ fn dms(v: f64) -> [(u32, u32); 3] {
     let d = v.trunc();
     let m = ((v - d) * 60.0).trunc();
     let s = ((v - d) * 60.0 - m) * 60.0;
-    [(d as u32, 1), (m as u32, 1), ((s * 10_000.0).round() as u32, 10_000)]
+    [
+        (d as u32, 1),
+        (m as u32, 1),
+        ((s * 10_000.0).round() as u32, 10_000),
+    ]
 }
 
 fn ifd0_common(ifd0: &mut Ifd, info: &ExifInfo<'_>, gps: bool) {
     ifd0.ascii(0x010F, "Apple");
     ifd0.ascii(0x0110, "iPhone 12 Pro");
     ifd0.ascii(0x0131, "photovault-testkit");
-    ifd0.ascii(0x0132, &info.created.format("%Y:%m:%d %H:%M:%S").to_string());
+    ifd0.ascii(
+        0x0132,
+        &info.created.format("%Y:%m:%d %H:%M:%S").to_string(),
+    );
     ifd0.pointer(0x8769, Target::Exif);
     if gps {
         ifd0.pointer(0x8825, Target::Gps);

@@ -1,0 +1,45 @@
+# photovault — the commands of a fresh machine.
+#   make run    build, then run photovault's main job (see scripts/run.sh)
+#   make test   install what is missing, build, run every test, lint
+#   make bench  the benchmarks whose figures docs/BENCHMARKS.md records
+
+CARGO ?= cargo
+PREFIX ?= $(HOME)/.local
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all setup build test lint run bench install uninstall clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --workspace --bins
+
+# The end-to-end tests run the real binaries, so they are built first.
+test: setup
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace --no-fail-fast
+	$(MAKE) lint
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+run: build
+	@scripts/run.sh
+
+bench: build
+	$(CARGO) run --release -q -p photovault-bench -- inspect
+
+install: build
+	install -d "$(PREFIX)/bin"
+	install -m 0755 target/release/photovaultd target/release/photovaultctl "$(PREFIX)/bin/"
+	@echo "installed photovaultd and photovaultctl in $(PREFIX)/bin"
+
+uninstall:
+	rm -f "$(PREFIX)/bin/photovaultd" "$(PREFIX)/bin/photovaultctl"
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,48 @@
+//! Runs a command and measures it the way a user would feel it: wall time
+//! from spawn to exit, and the child's peak resident memory from the kernel
+//! (`wait4`'s resource usage), not an estimate.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+/// What one run cost.
+pub struct Measurement {
+    /// Seconds from spawn to exit.
+    pub wall_seconds: f64,
+    /// Peak resident set size of the child, in bytes.
+    pub max_rss_bytes: u64,
+}
+
+/// Runs `program args`, sending its output to /dev/null, and measures it.
+pub fn run_discarding_output(program: &Path, args: &[&OsStr]) -> Result<Measurement> {
+    let start = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for the kernel to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped; the pointers are valid.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall_seconds = start.elapsed().as_secs_f64();
+    if rc != pid {
+        bail!("waiting for {}: {}", program.display(), std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{} failed (wait status {status})", program.display());
+    }
+    // Linux reports kilobytes, macOS bytes.
+    let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+    Ok(Measurement {
+        wall_seconds,
+        max_rss_bytes: usage.ru_maxrss as u64 * unit,
+    })
+}

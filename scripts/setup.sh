@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what building and testing photovault needs on a fresh machine:
+# a C toolchain with cmake and pkg-config (bundled SQLite, HEIC support
+# through libheif with libde265), exiftool (tests read XMP sidecars back)
+# and sqlite3 (handy for looking into catalogs). Idempotent and quiet when
+# everything is already there, so `make test` can call it every time.
+set -euo pipefail
+
+have_rust() { command -v cargo >/dev/null 2>&1; }
+
+if ! have_rust; then
+  echo "setup: cargo not found; install Rust from https://rustup.rs (stable), then run make again" >&2
+  exit 1
+fi
+
+case "$(uname -s)" in
+  Linux)
+    if command -v apt-get >/dev/null 2>&1; then
+      pkgs=(build-essential cmake pkg-config libde265-dev libimage-exiftool-perl sqlite3)
+      missing=()
+      for p in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+      done
+      if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup: installing ${missing[*]}"
+        sudo_cmd=""
+        [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+        export DEBIAN_FRONTEND=noninteractive
+        $sudo_cmd apt-get update -qq
+        $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+      fi
+    else
+      for tool in cmake pkg-config exiftool; do
+        command -v "$tool" >/dev/null 2>&1 || echo "setup: warning: $tool not found; install it with your package manager" >&2
+      done
+    fi
+    ;;
+  Darwin)
+    if command -v brew >/dev/null 2>&1; then
+      for p in cmake pkg-config libde265 exiftool; do
+        brew list --versions "$p" >/dev/null 2>&1 || brew install "$p"
+      done
+    else
+      echo "setup: Homebrew not found; install it from https://brew.sh, or install cmake, pkg-config, libde265 and exiftool yourself" >&2
+      exit 1
+    fi
+    ;;
+esac

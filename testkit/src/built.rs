@@ -1,0 +1,192 @@
+//! [`BuiltLibrary`]: what was written, plus tools to tamper with it and to
+//! keep it "open" the way Photos does.
+
+use crate::asset::{insert_asset, BuiltAsset};
+use crate::db::{refresh_derived, State};
+use crate::schema::EntityNumbers;
+use crate::spec::{AlbumId, AssetSpec};
+use crate::Generation;
+use anyhow::{Context, Result};
+use chrono::Utc;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// One album as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltAlbum {
+    /// The handle the builder returned.
+    pub id: AlbumId,
+    /// `ZGENERICALBUM.Z_PK`.
+    pub pk: i64,
+    /// `ZGENERICALBUM.ZUUID`.
+    pub uuid: String,
+    /// `ZTITLE`.
+    pub name: String,
+    /// Enclosing folders, outermost first.
+    pub folder_path: Vec<String>,
+    /// `ZTRASHEDSTATE` = 1.
+    pub trashed: bool,
+}
+
+/// A synthetic library on disk and everything the builder wrote into it.
+#[derive(Debug)]
+pub struct BuiltLibrary {
+    /// The `.photoslibrary` package.
+    pub path: PathBuf,
+    /// Its schema generation.
+    pub generation: Generation,
+    /// Its Core Data entity numbering.
+    pub entities: EntityNumbers,
+    /// Assets in the order they were added.
+    pub assets: Vec<BuiltAsset>,
+    /// User albums in declaration order.
+    pub albums: Vec<BuiltAlbum>,
+    with_media: bool,
+}
+
+impl BuiltLibrary {
+    pub(crate) fn new(
+        path: PathBuf,
+        generation: Generation,
+        entities: EntityNumbers,
+        assets: Vec<BuiltAsset>,
+        albums: Vec<BuiltAlbum>,
+        with_media: bool,
+    ) -> BuiltLibrary {
+        BuiltLibrary {
+            path,
+            generation,
+            entities,
+            assets,
+            albums,
+            with_media,
+        }
+    }
+
+    /// `database/Photos.sqlite`.
+    pub fn db_path(&self) -> PathBuf {
+        self.path.join("database").join("Photos.sqlite")
+    }
+
+    /// The asset with `uuid`.
+    pub fn asset(&self, uuid: &str) -> Option<&BuiltAsset> {
+        self.assets.iter().find(|a| a.uuid == uuid)
+    }
+
+    /// Absolute path of a resource path recorded in a [`BuiltAsset`].
+    pub fn absolute(&self, path: &Path) -> PathBuf {
+        self.path.join(path)
+    }
+
+    /// Runs raw SQL against the library (e.g. to create dangling foreign
+    /// keys or corrupt values for robustness tests).
+    pub fn execute(&self, sql: &str) -> Result<()> {
+        let conn = Connection::open(self.db_path())?;
+        conn.execute_batch(sql)
+            .with_context(|| format!("running {sql}"))
+    }
+
+    /// Opens the database the way a running Photos holds it: a live
+    /// connection in WAL mode with automatic checkpoints off, and
+    /// `database/Photos.sqlite.lock` naming this process. Changes committed
+    /// through it stay in `Photos.sqlite-wal` until the writer is dropped.
+    pub fn open_writer(&self) -> Result<LiveWriter> {
+        let conn = Connection::open(self.db_path())?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let state = State::load(
+            &conn,
+            self.generation,
+            &self.entities,
+            self.albums.iter().map(|a| a.pk).collect(),
+        )?;
+        let lock = self.path.join("database").join("Photos.sqlite.lock");
+        std::fs::write(&lock, lock_plist())?;
+        Ok(LiveWriter {
+            conn,
+            state,
+            root: self.path.clone(),
+            with_media: self.with_media,
+            entities: self.entities.clone(),
+            lock,
+        })
+    }
+}
+
+fn lock_plist() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>hostname</key>
+	<string>testkit.local</string>
+	<key>hostuuid</key>
+	<string>585B80BF-8D1F-55EF-A9E8-6CF4E5523959</string>
+	<key>pid</key>
+	<integer>{}</integer>
+	<key>processname</key>
+	<string>photolibraryd</string>
+	<key>uid</key>
+	<integer>501</integer>
+</dict>
+</plist>
+"#,
+        std::process::id()
+    )
+}
+
+/// A live connection to a built library, simulating Photos holding it open.
+/// Dropping it closes the connection (checkpointing the WAL, as SQLite does
+/// when its last connection closes) and removes the lock file.
+pub struct LiveWriter {
+    conn: Connection,
+    state: State,
+    root: PathBuf,
+    with_media: bool,
+    entities: EntityNumbers,
+    lock: PathBuf,
+}
+
+impl LiveWriter {
+    /// The raw connection, for ad-hoc changes that should stay in the WAL.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Adds one asset (rows, files, persistent-history change) in its own
+    /// transaction; it is visible to readers but only in the `-wal` file.
+    /// Albums are those of the built library ([`BuiltLibrary::albums`]).
+    pub fn add_asset(&mut self, spec: &AssetSpec) -> Result<BuiltAsset> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            self.state.begin_history(&self.conn, Utc::now())?;
+            let built = insert_asset(
+                &self.conn,
+                &mut self.state,
+                &self.root,
+                self.with_media,
+                spec,
+            )?;
+            refresh_derived(&self.conn, self.state.gen, &self.entities)?;
+            Ok(built)
+        })();
+        match result {
+            Ok(built) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(built)
+            }
+            Err(e) => {
+                self.conn.execute_batch("ROLLBACK")?;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for LiveWriter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
