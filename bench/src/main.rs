@@ -24,7 +24,10 @@ fn release_binary(name: &str) -> Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let bin = root.join("target/release").join(name);
     if !bin.is_file() {
-        bail!("{} is not built; run `make bench` (it builds the release binaries first)", bin.display());
+        bail!(
+            "{} is not built; run `make bench` (it builds the release binaries first)",
+            bin.display()
+        );
     }
     Ok(bin)
 }
@@ -63,7 +66,11 @@ fn build_large_library(path: &Path, n: usize) -> Result<()> {
             (i % 60) as u32,
             (i % 59) as u32,
         );
-        let name = format!("IMG_{:04}.{}", i % 10_000, if i % 10 == 9 { "MOV" } else { "HEIC" });
+        let name = format!(
+            "IMG_{:04}.{}",
+            i % 10_000,
+            if i % 10 == 9 { "MOV" } else { "HEIC" }
+        );
         let mut spec = if i % 10 == 9 {
             AssetSpec::video(&name, created)
         } else if i % 7 == 0 {
@@ -77,10 +84,21 @@ fn build_large_library(path: &Path, n: usize) -> Result<()> {
         spec.hidden = i % 97 == 0;
         spec.title = (i % 13 == 0).then(|| format!("Title {i}"));
         spec.description = (i % 17 == 0).then(|| format!("A description of asset {i}"));
-        spec.keywords = (0..i % 4).map(|k| keywords[(i * 7 + k) % keywords.len()].clone()).collect();
-        spec.persons = (0..i % 3).map(|k| persons[(i * 3 + k) % persons.len()].clone()).collect();
-        spec.gps = (i % 4 != 0).then(|| (40.0 + (i % 1000) as f64 / 1000.0, -3.0 - (i % 777) as f64 / 1000.0));
-        spec.albums = (0..i % 3).map(|k| albums[(i * 11 + k) % albums.len()]).collect();
+        spec.keywords = (0..i % 4)
+            .map(|k| keywords[(i * 7 + k) % keywords.len()].clone())
+            .collect();
+        spec.persons = (0..i % 3)
+            .map(|k| persons[(i * 3 + k) % persons.len()].clone())
+            .collect();
+        spec.gps = (i % 4 != 0).then(|| {
+            (
+                40.0 + (i % 1000) as f64 / 1000.0,
+                -3.0 - (i % 777) as f64 / 1000.0,
+            )
+        });
+        spec.albums = (0..i % 3)
+            .map(|k| albums[(i * 11 + k) % albums.len()])
+            .collect();
         b.asset(spec);
     }
     b.build(path)?;
@@ -95,7 +113,8 @@ fn inspect_benchmark() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let library = dir.join("inspect-100k.photoslibrary");
     if library.exists() {
-        std::fs::remove_dir_all(&library).with_context(|| format!("removing {}", library.display()))?;
+        std::fs::remove_dir_all(&library)
+            .with_context(|| format!("removing {}", library.display()))?;
     }
     let started = Instant::now();
     build_large_library(&library, ASSETS)?;
@@ -107,8 +126,19 @@ fn inspect_benchmark() -> Result<()> {
     );
     let lib = library.as_os_str();
     let cases: [(&str, Vec<&std::ffi::OsStr>); 2] = [
-        ("inspect (summary)", vec!["inspect".as_ref(), "--library".as_ref(), lib]),
-        ("inspect --json", vec!["inspect".as_ref(), "--library".as_ref(), lib, "--json".as_ref()]),
+        (
+            "inspect (summary)",
+            vec!["inspect".as_ref(), "--library".as_ref(), lib],
+        ),
+        (
+            "inspect --json",
+            vec![
+                "inspect".as_ref(),
+                "--library".as_ref(),
+                lib,
+                "--json".as_ref(),
+            ],
+        ),
     ];
     println!();
     println!("| command | runs | wall median (s) | wall min (s) | peak RSS max (MiB) |");

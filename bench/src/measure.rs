@@ -34,7 +34,11 @@ pub fn run_discarding_output(program: &Path, args: &[&OsStr]) -> Result<Measurem
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall_seconds = start.elapsed().as_secs_f64();
     if rc != pid {
-        bail!("waiting for {}: {}", program.display(), std::io::Error::last_os_error());
+        bail!(
+            "waiting for {}: {}",
+            program.display(),
+            std::io::Error::last_os_error()
+        );
     }
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         bail!("{} failed (wait status {status})", program.display());

@@ -38,8 +38,8 @@ fn kind_subtype(spec: &AssetSpec) -> i64 {
         MediaKind::Photo if spec.panorama => 1,
         MediaKind::Photo if spec.live_photo => 2,
         MediaKind::Photo if spec.screenshot => 10,
-        MediaKind::Video if spec.time_lapse => 101,
-        MediaKind::Video if spec.slow_mo => 102,
+        MediaKind::Video if spec.slow_mo => 101,
+        MediaKind::Video if spec.time_lapse => 102,
         MediaKind::Video if spec.screen_recording => 103,
         _ => 0,
     }

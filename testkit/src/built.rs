@@ -63,6 +63,43 @@ impl BuiltLibrary {
         }
     }
 
+    /// Reopens a library built earlier (for instance by another process):
+    /// the entity numbering and albums are read back from its database;
+    /// [`BuiltLibrary::assets`] is left empty.
+    pub fn reopen(path: &Path, generation: Generation) -> Result<BuiltLibrary> {
+        let conn = Connection::open(path.join("database").join("Photos.sqlite"))?;
+        let overrides: Vec<(String, i64)> = conn
+            .prepare("SELECT Z_NAME, Z_ENT FROM Z_PRIMARYKEY WHERE Z_ENT < 16000")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let entities = EntityNumbers::resolve(generation, &overrides)?;
+        let albums = conn
+            .prepare("SELECT Z_PK, ZUUID, ZTITLE, ZTRASHEDSTATE FROM ZGENERICALBUM WHERE ZKIND = 2 ORDER BY Z_PK")?
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String, String, bool)>>>()?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (pk, uuid, name, trashed))| BuiltAlbum {
+                id: AlbumId(i),
+                pk,
+                uuid,
+                name,
+                folder_path: Vec::new(),
+                trashed,
+            })
+            .collect();
+        Ok(BuiltLibrary::new(
+            path.to_path_buf(),
+            generation,
+            entities,
+            Vec::new(),
+            albums,
+            true,
+        ))
+    }
+
     /// `database/Photos.sqlite`.
     pub fn db_path(&self) -> PathBuf {
         self.path.join("database").join("Photos.sqlite")

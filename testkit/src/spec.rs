@@ -78,9 +78,9 @@ pub struct AssetSpec {
     pub live_photo: bool,
     /// Panorama (`ZKINDSUBTYPE` 1).
     pub panorama: bool,
-    /// Slow motion video (`ZKINDSUBTYPE` 102).
+    /// Slow motion video (`ZKINDSUBTYPE` 101).
     pub slow_mo: bool,
-    /// Time-lapse video (`ZKINDSUBTYPE` 101).
+    /// Time-lapse video (`ZKINDSUBTYPE` 102).
     pub time_lapse: bool,
     /// Burst membership.
     pub burst: Option<Burst>,

@@ -28,9 +28,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.json {
-        let records: Vec<AssetRecord> = snapshot.assets.iter().map(AssetRecord::from).collect();
-        serde_json::to_writer_pretty(&mut out, &records).context("writing JSON")?;
-        writeln!(out)?;
+        write_json(&mut out, &snapshot)?;
     } else {
         write_summary(&mut out, &library, &snapshot)?;
     }
@@ -134,6 +132,19 @@ impl<'a> From<&'a Asset> for AssetRecord<'a> {
             fingerprint: &a.fingerprint,
         }
     }
+}
+
+/// The JSON array, one asset object per line: streamed, so a library of any
+/// size prints without being held twice in memory, and a line-oriented tool
+/// can still split it.
+fn write_json(out: &mut impl Write, snapshot: &LibrarySnapshot) -> anyhow::Result<()> {
+    out.write_all(b"[")?;
+    for (i, asset) in snapshot.assets.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *out, &AssetRecord::from(asset)).context("writing JSON")?;
+    }
+    out.write_all(b"\n]\n")?;
+    Ok(())
 }
 
 fn write_summary(

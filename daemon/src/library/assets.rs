@@ -266,7 +266,13 @@ struct Context<'a> {
     model_version: u32,
 }
 
-fn build_asset(pk: i64, uuid: String, raw: &Raw, resource_rows: &[ResourceRow], cx: Context) -> Asset {
+fn build_asset(
+    pk: i64,
+    uuid: String,
+    raw: &Raw,
+    resource_rows: &[ResourceRow],
+    cx: Context,
+) -> Asset {
     let Context {
         relations,
         presence,

@@ -12,26 +12,40 @@
 use super::model::Asset;
 use super::resources::{AssetFiles, ResourceRow};
 
-/// Feeds length-prefixed fields into a hasher so that no two different
-/// field sequences can produce the same byte stream.
-struct Fields(blake3::Hasher);
+/// Collects length-prefixed fields into one buffer, hashed once at the
+/// end: no two different field sequences give the same bytes, and one hash
+/// call per asset is far cheaper than one per field.
+#[derive(Default)]
+struct Fields(Vec<u8>);
 
 impl Fields {
     fn bytes(&mut self, b: &[u8]) {
-        self.0.update(&(b.len() as u64).to_le_bytes());
-        self.0.update(b);
+        self.0.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(b);
     }
     fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
     }
-    fn opt<T: std::fmt::Display>(&mut self, v: Option<T>) {
+    fn num(&mut self, v: Option<i64>) {
         match v {
-            Some(v) => self.str(&v.to_string()),
-            None => self.bytes(&[0xff]),
+            Some(v) => {
+                self.0.push(1);
+                self.0.extend_from_slice(&v.to_le_bytes());
+            }
+            None => self.0.push(0),
+        }
+    }
+    fn opt_str(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => {
+                self.0.push(1);
+                self.str(v);
+            }
+            None => self.0.push(0),
         }
     }
     fn flag(&mut self, b: bool) {
-        self.0.update(&[u8::from(b)]);
+        self.0.push(u8::from(b));
     }
 }
 
@@ -42,14 +56,19 @@ pub(crate) fn of(
     adjustment_time: Option<f64>,
     rows: &[ResourceRow],
 ) -> String {
-    let mut f = Fields(blake3::Hasher::new());
+    let mut f = Fields(Vec::with_capacity(512));
     f.str("photovault-asset-fingerprint-v1");
     f.str(&asset.uuid);
     f.str(&asset.original_filename);
     f.str(&files.directory);
     f.str(&files.filename);
-    f.opt(asset.created.map(|c| c.to_rfc3339()));
-    f.str(&format!("{:?}", asset.kind));
+    f.num(asset.created.map(|c| c.timestamp_micros()));
+    f.num(
+        asset
+            .created
+            .map(|c| i64::from(c.offset().local_minus_utc())),
+    );
+    f.flag(asset.kind == super::model::AssetKind::Video);
     let fl = &asset.flags;
     for b in [
         fl.screenshot,
@@ -70,47 +89,48 @@ pub(crate) fn of(
     ] {
         f.flag(b);
     }
-    f.opt(
-        asset
-            .burst
-            .as_ref()
-            .map(|b| format!("{}/{}/{}", b.id, b.key, b.picked)),
-    );
-    f.opt(asset.title.as_deref());
-    f.opt(asset.description.as_deref());
+    match &asset.burst {
+        Some(b) => {
+            f.str(&b.id);
+            f.flag(b.key);
+            f.flag(b.picked);
+        }
+        None => f.flag(false),
+    }
+    f.opt_str(asset.title.as_deref());
+    f.opt_str(asset.description.as_deref());
+    f.num(Some(asset.keywords.len() as i64));
     for k in &asset.keywords {
         f.str(k);
     }
-    f.str("|albums");
+    f.num(Some(asset.albums.len() as i64));
     for a in &asset.albums {
-        for folder in &a.folder_path {
+        f.num(Some(a.folder_path.len() as i64));
+        for folder in a.folder_path.iter() {
             f.str(folder);
         }
         f.str(&a.title);
     }
-    f.str("|persons");
+    f.num(Some(asset.persons.len() as i64));
     for p in &asset.persons {
         f.str(p);
     }
-    f.opt(asset.latitude.map(f64::to_bits));
-    f.opt(asset.longitude.map(f64::to_bits));
-    f.opt(asset.uti.as_deref());
-    f.opt(asset.original_size);
-    f.opt(adjustment_time.map(f64::to_bits));
+    f.num(asset.latitude.map(|v| v.to_bits() as i64));
+    f.num(asset.longitude.map(|v| v.to_bits() as i64));
+    f.opt_str(asset.uti.as_deref());
+    f.num(asset.original_size.map(|v| v as i64));
+    f.num(adjustment_time.map(|v| v.to_bits() as i64));
     let mut rows: Vec<_> = rows.iter().collect();
-    rows.sort_by(|a, b| {
-        (a.resource_type, a.version, a.data_store_subtype).cmp(&(
-            b.resource_type,
-            b.version,
-            b.data_store_subtype,
-        ))
-    });
+    rows.sort_by_key(|r| (r.resource_type, r.version, r.data_store_subtype));
+    f.num(Some(rows.len() as i64));
     for r in rows {
-        f.str(&format!(
-            "{}/{}/{}/{:?}/{:?}/{:?}",
-            r.resource_type, r.version, r.data_store_subtype, r.data_length, r.uti, r.bookmark_path
-        ));
-        f.opt(r.content_hash.as_deref());
+        f.num(Some(r.resource_type));
+        f.num(Some(r.version));
+        f.num(Some(r.data_store_subtype));
+        f.num(r.data_length);
+        f.opt_str(r.uti.as_deref());
+        f.opt_str(r.bookmark_path.as_deref().and_then(|p| p.to_str()));
+        f.opt_str(r.content_hash.as_deref());
     }
-    f.0.finalize().to_hex()[..32].to_string()
+    blake3::hash(&f.0).to_hex()[..32].to_string()
 }

@@ -125,7 +125,13 @@ impl PhotosLibrary {
             let history = history(&self.schema, conn)?;
             let (mut relations, albums) = relations::read(conn, &self.schema)?;
             tracing::debug!(elapsed = ?started.elapsed(), "read keywords, albums, persons and resources");
-            let assets = assets::read_assets(conn, &self.schema, self.version.model_version, &mut relations, root)?;
+            let assets = assets::read_assets(
+                conn,
+                &self.schema,
+                self.version.model_version,
+                &mut relations,
+                root,
+            )?;
             tracing::debug!(elapsed = ?started.elapsed(), assets = assets.len(), "read assets");
             Ok(LibrarySnapshot {
                 version: self.version.clone(),
@@ -154,12 +160,19 @@ impl PhotosLibrary {
 
 /// Where Photos' persistent history stands: the highest transaction and
 /// change numbers, which only grow while the library changes.
-fn history(schema: &Schema, conn: &rusqlite::Connection) -> Result<Option<HistoryPosition>, rusqlite::Error> {
+fn history(
+    schema: &Schema,
+    conn: &rusqlite::Connection,
+) -> Result<Option<HistoryPosition>, rusqlite::Error> {
     if !schema.has_history {
         return Ok(None);
     }
     let max = |table: &str| {
-        conn.query_row(&format!("SELECT coalesce(max(Z_PK), 0) FROM {table}"), [], |r| r.get::<_, i64>(0))
+        conn.query_row(
+            &format!("SELECT coalesce(max(Z_PK), 0) FROM {table}"),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
     };
     Ok(Some(HistoryPosition {
         transaction: max("ATRANSACTION")?,

@@ -178,7 +178,7 @@ pub struct Album {
     /// The album's title.
     pub title: Arc<str>,
     /// Titles of the folders holding the album, outermost first.
-    pub folder_path: Vec<Arc<str>>,
+    pub folder_path: Arc<[Arc<str>]>,
     /// The album is in Recently Deleted.
     pub trashed: bool,
     /// Identifiers of the member assets, in no particular order.
@@ -253,8 +253,9 @@ pub struct Asset {
 pub struct AlbumRef {
     /// The album's title.
     pub title: Arc<str>,
-    /// Titles of the folders holding the album, outermost first.
-    pub folder_path: Vec<Arc<str>>,
+    /// Titles of the folders holding the album, outermost first (shared by
+    /// every asset of the album).
+    pub folder_path: Arc<[Arc<str>]>,
 }
 
 impl Asset {

@@ -249,7 +249,9 @@ fn open_immutable(db: &Path) -> Result<Connection, rusqlite::Error> {
     let uri = format!("file:{}?mode=ro&immutable=1", uri_path(db));
     let conn = Connection::open_with_flags(
         uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
     Ok(conn)

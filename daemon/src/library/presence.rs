@@ -95,8 +95,14 @@ mod tests {
         let mut p = Presence::new(dir.path());
         assert!(p.is_file(Path::new("originals/A/x.jpeg")));
         assert!(!p.is_file(Path::new("originals/A/y.jpeg")));
-        assert!(!p.is_file(Path::new("originals/A/sub.jpeg")), "a folder is not a file");
-        assert!(!p.is_file(Path::new("originals/B/x.jpeg")), "a missing folder has no files");
+        assert!(
+            !p.is_file(Path::new("originals/A/sub.jpeg")),
+            "a folder is not a file"
+        );
+        assert!(
+            !p.is_file(Path::new("originals/B/x.jpeg")),
+            "a missing folder has no files"
+        );
         assert!(p.is_file(&dir.path().join("originals/A/x.jpeg")));
         assert!(!p.is_file(&dir.path().join("nope")));
     }

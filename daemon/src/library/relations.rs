@@ -59,7 +59,10 @@ impl Interner {
     }
 }
 
-fn keywords(conn: &Connection, s: &Schema) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
+fn keywords(
+    conn: &Connection,
+    s: &Schema,
+) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
     let mut out: FxHashMap<i64, Vec<Arc<str>>> = FxHashMap::default();
     let (Some(join), Some(attrs), Some(kw)) = (&s.keywords, &s.attributes, &s.keyword) else {
         return Ok(out);
@@ -86,7 +89,10 @@ fn keywords(conn: &Connection, s: &Schema) -> Result<FxHashMap<i64, Vec<Arc<str>
     Ok(out)
 }
 
-fn persons(conn: &Connection, s: &Schema) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
+fn persons(
+    conn: &Connection,
+    s: &Schema,
+) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
     let mut out: FxHashMap<i64, Vec<Arc<str>>> = FxHashMap::default();
     let (Some(face), Some(person), Some(fa), Some(fp)) = (
         &s.face,
@@ -177,7 +183,7 @@ fn albums(
             }
         }
         path.reverse();
-        path
+        Arc::<[Arc<str>]>::from(path)
     };
     let mut user_albums: HashMap<i64, Album> = rows_by_pk
         .iter()
@@ -255,7 +261,8 @@ pub(crate) fn resource_query(s: &Schema) -> Option<String> {
     let volume = s.volume.as_ref().filter(|v| {
         s.has_column(&res.table, "ZFILESYSTEMVOLUME") && s.has_column(&v.table, "ZNAME")
     });
-    let mut sql = format!(
+    let mut sql =
+        format!(
         "SELECT r.ZASSET, r.ZRESOURCETYPE, {version}, {dss}, {len}, {avail}, {uti}, {compact}, \
          {rel}, {vol}, {fp}, {stable} FROM {t} r",
         version = s.col(r, "r", "ZVERSION"),
@@ -271,13 +278,22 @@ pub(crate) fn resource_query(s: &Schema) -> Option<String> {
         t = res.table,
     );
     if let Some(u) = uti_table {
-        sql.push_str(&format!(" LEFT JOIN {} u ON u.Z_PK = r.ZUNIFORMTYPEIDENTIFIER", u.table));
+        sql.push_str(&format!(
+            " LEFT JOIN {} u ON u.Z_PK = r.ZUNIFORMTYPEIDENTIFIER",
+            u.table
+        ));
     }
     if let Some(b) = bookmark {
-        sql.push_str(&format!(" LEFT JOIN {} b ON b.Z_PK = r.ZFILESYSTEMBOOKMARK", b.table));
+        sql.push_str(&format!(
+            " LEFT JOIN {} b ON b.Z_PK = r.ZFILESYSTEMBOOKMARK",
+            b.table
+        ));
     }
     if let Some(v) = volume {
-        sql.push_str(&format!(" LEFT JOIN {} v ON v.Z_PK = r.ZFILESYSTEMVOLUME", v.table));
+        sql.push_str(&format!(
+            " LEFT JOIN {} v ON v.Z_PK = r.ZFILESYSTEMVOLUME",
+            v.table
+        ));
     }
     // Derivatives (thumbnails, previews) are not part of a backup.
     sql.push_str(" WHERE r.ZASSET IS NOT NULL AND r.ZRESOURCETYPE IN (0, 1, 3, 4, 5)");
@@ -337,7 +353,9 @@ impl<'stmt> ResourceStream<'stmt> {
         // ZCOMPACTUTI is declared as text though it holds small integers.
         let compact: Option<i64> = match row.get_ref(7)? {
             ValueRef::Integer(i) => Some(i),
-            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|t| t.trim().parse().ok()),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
             _ => None,
         };
         let uti = row
