@@ -273,7 +273,7 @@ fn check_generation(generation: Generation) {
     let before = tree_state(&lib.path);
 
     let library = PhotosLibrary::open(&lib.path).expect("open");
-    assert_eq!(library.version().photos_version >= 5, true);
+    assert!(library.version().photos_version >= 5);
     let snapshot = library.read().expect("read");
     assert_eq!(
         snapshot.assets.len(),

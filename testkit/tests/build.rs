@@ -279,7 +279,7 @@ fn small_library(gen: Generation, e: Expect) {
         count(
             &c,
             &format!(
-                "SELECT COUNT(*) FROM {t} WHERE ZHIDDEN = 1 AND ZKIND = 1 AND ZKINDSUBTYPE = 102"
+                "SELECT COUNT(*) FROM {t} WHERE ZHIDDEN = 1 AND ZKIND = 1 AND ZKINDSUBTYPE = 101"
             )
         ),
         1

@@ -147,6 +147,9 @@ fn write_json(out: &mut impl Write, snapshot: &LibrarySnapshot) -> anyhow::Resul
     Ok(())
 }
 
+/// A yes/no question about an asset, for the summary's counts.
+type AssetTest<'a> = &'a dyn Fn(&Asset) -> bool;
+
 fn write_summary(
     out: &mut impl Write,
     library: &PhotosLibrary,
@@ -192,10 +195,12 @@ fn write_summary(
     writeln!(out)?;
     writeln!(
         out,
-        "Assets:    {total} ({photos} photos, {videos} videos), {} of originals; {trashed} in Recently Deleted",
+        "Assets:    {total} ({}, {}), {} of originals; {trashed} in Recently Deleted",
+        plural(photos, "photo"),
+        plural(videos, "video"),
         human_bytes(bytes)
     )?;
-    let rows: [(&str, &dyn Fn(&Asset) -> bool); 17] = [
+    let rows: [(&str, AssetTest); 17] = [
         ("favourites", &|a| a.favorite),
         ("hidden", &|a| a.hidden),
         ("edited", &|a| a.edited),
@@ -264,6 +269,15 @@ fn write_summary(
         }
     }
     Ok(())
+}
+
+/// "1 photo", "2 photos".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Bytes as a person reads them (binary units, one decimal).

@@ -125,6 +125,9 @@ fn persons(
     Ok(out)
 }
 
+/// The user albums holding each asset, by the asset's primary key.
+type AlbumsByAsset = FxHashMap<i64, Vec<AlbumRef>>;
+
 /// One album row before folders are resolved.
 struct AlbumRow {
     uuid: String,
@@ -134,10 +137,7 @@ struct AlbumRow {
     trashed: bool,
 }
 
-fn albums(
-    conn: &Connection,
-    s: &Schema,
-) -> Result<(FxHashMap<i64, Vec<AlbumRef>>, Vec<Album>), rusqlite::Error> {
+fn albums(conn: &Connection, s: &Schema) -> Result<(AlbumsByAsset, Vec<Album>), rusqlite::Error> {
     let mut by_asset: FxHashMap<i64, Vec<AlbumRef>> = FxHashMap::default();
     let Some(album) = &s.album else {
         return Ok((by_asset, Vec::new()));
