@@ -15,6 +15,16 @@ fn main() -> Result<()> {
     let which = std::env::args().nth(1).unwrap_or_else(|| "inspect".into());
     match which.as_str() {
         "inspect" => inspect_benchmark(),
+        // Internal: run by the benchmarks in a process of its own, so that
+        // the builder's memory never counts towards a measured child (Linux
+        // reports a child's peak RSS including what it inherited at fork).
+        "build-library" => {
+            let mut args = std::env::args().skip(2);
+            let (Some(path), Some(n)) = (args.next(), args.next()) else {
+                bail!("usage: photovault-bench build-library PATH ASSETS");
+            };
+            build_large_library(Path::new(&path), n.parse().context("ASSETS must be a number")?)
+        }
         other => bail!("unknown benchmark {other:?}; available: inspect"),
     }
 }
@@ -117,7 +127,14 @@ fn inspect_benchmark() -> Result<()> {
             .with_context(|| format!("removing {}", library.display()))?;
     }
     let started = Instant::now();
-    build_large_library(&library, ASSETS)?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg("build-library")
+        .arg(&library)
+        .arg(ASSETS.to_string())
+        .status()?;
+    if !status.success() {
+        bail!("building the benchmark library failed");
+    }
     let db_size = std::fs::metadata(library.join("database/Photos.sqlite"))?.len();
     println!(
         "built {ASSETS}-asset library in {:.1} s (Photos.sqlite {:.1} MiB)",
