@@ -23,7 +23,10 @@ fn main() -> Result<()> {
             let (Some(path), Some(n)) = (args.next(), args.next()) else {
                 bail!("usage: photovault-bench build-library PATH ASSETS");
             };
-            build_large_library(Path::new(&path), n.parse().context("ASSETS must be a number")?)
+            build_large_library(
+                Path::new(&path),
+                n.parse().context("ASSETS must be a number")?,
+            )
         }
         other => bail!("unknown benchmark {other:?}; available: inspect"),
     }

@@ -115,7 +115,7 @@ impl Database {
         let wal_len = fs::metadata(sidecar(&paths.database, "-wal")).map_or(0, |m| m.len());
         if wal_len == 0 {
             let stamp = FileStamp::of(&paths.database);
-            match open_immutable(&paths.database) {
+            match open_read_only(&paths.database, "mode=ro&immutable=1") {
                 Ok(conn) => {
                     return Ok(Database {
                         conn,
@@ -126,7 +126,7 @@ impl Database {
                 Err(e) => tracing::debug!(error = %e, "cannot open Photos.sqlite as immutable"),
             }
         }
-        match open_in_place(&paths.database) {
+        match open_read_only(&paths.database, "mode=ro&readonly_shm=1") {
             Ok(conn) => Ok(Database {
                 conn,
                 _copy: None,
@@ -195,10 +195,12 @@ impl Database {
     }
 }
 
-/// Opens `db` read-only without touching the library: no checkpoint, no
-/// wal-index writes, no new files. Fails if SQLite cannot read it that way.
-fn open_in_place(db: &Path) -> Result<Connection, rusqlite::Error> {
-    let uri = format!("file:{}?mode=ro&readonly_shm=1", uri_path(db));
+/// Opens `db` read-only in place with the given URI parameters
+/// (`mode=ro&readonly_shm=1` beside a WAL: no checkpoint, no wal-index
+/// writes, no new files; `mode=ro&immutable=1` without one: no lock, no
+/// `-shm`). Fails if SQLite cannot read it that way.
+fn open_read_only(db: &Path, params: &str) -> Result<Connection, rusqlite::Error> {
+    let uri = format!("file:{}?{params}", uri_path(db));
     let conn = Connection::open_with_flags(
         uri,
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -244,20 +246,7 @@ fn open_copy(paths: &LibraryPaths) -> Result<Database, CopyError> {
     })
 }
 
-/// Opens `db`, which has no WAL, as an immutable file: no lock, no `-shm`.
-fn open_immutable(db: &Path) -> Result<Connection, rusqlite::Error> {
-    let uri = format!("file:{}?mode=ro&immutable=1", uri_path(db));
-    let conn = Connection::open_with_flags(
-        uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    configure(&conn)?;
-    Ok(conn)
-}
-
-/// Settings shared by both ways of opening, plus a first read that proves
+/// Settings shared by every way of opening, plus a first read that proves
 /// the file is a database at all.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     // Photos may hold a write lock briefly; wait rather than fail.
