@@ -1,1 +1,11 @@
+//! photovault: verified, incremental backups of Apple Photos libraries.
+//!
+//! The library holds every engine; `photovaultd` (the daemon and one-shot
+//! commands) and, through the protocol crate, `photovaultctl` are thin
+//! shells around it.
+
+pub mod catalog;
+pub mod destination;
+pub mod export;
 pub mod library;
+pub mod write;

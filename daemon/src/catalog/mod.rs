@@ -1,0 +1,1 @@
+//! The catalog kept on every destination.

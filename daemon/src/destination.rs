@@ -1,0 +1,1 @@
+//! A backup destination: a folder made self-describing.

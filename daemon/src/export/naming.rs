@@ -1,0 +1,1 @@
+//! File and folder names of the export.
