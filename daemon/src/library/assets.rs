@@ -385,6 +385,7 @@ fn build_asset(
         created,
         added: core_data_time(raw.f64(C::AddedDate)),
         modified: core_data_time(raw.f64(C::ModificationDate)),
+        edited_at: core_data_time(raw.f64(C::AdjustmentTimestamp)).filter(|_| edited),
         kind,
         flags,
         burst,

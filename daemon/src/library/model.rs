@@ -198,6 +198,9 @@ pub struct Asset {
     pub added: Option<DateTime<Utc>>,
     /// When Photos last changed the asset's record.
     pub modified: Option<DateTime<Utc>>,
+    /// When the current edit was made (none when unedited): a new edit
+    /// means a new edited render to back up.
+    pub edited_at: Option<DateTime<Utc>>,
     /// Photo or video.
     pub kind: AssetKind,
     /// Screenshot, live photo, panorama and the like.

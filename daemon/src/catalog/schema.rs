@@ -1,0 +1,82 @@
+//! The catalog's tables, and how an older catalog is brought up to date.
+//!
+//! Version 1 (see `docs/on-drive-format.md` for the meaning of each column):
+//! `runs`, `assets`, `files`, `versions`.
+
+use rusqlite::Connection;
+
+/// The catalog version this photovault writes (`PRAGMA user_version`).
+pub(crate) const VERSION: i64 = 1;
+
+const V1: &str = "
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    engine      TEXT NOT NULL,
+    started     TEXT NOT NULL,
+    ended       TEXT,
+    status      TEXT NOT NULL,
+    source      TEXT,
+    options_key TEXT,
+    history     INTEGER,
+    exported    INTEGER,
+    updated     INTEGER,
+    unchanged   INTEGER,
+    missing     INTEGER,
+    errors      INTEGER,
+    gone        INTEGER,
+    bytes       INTEGER,
+    error       TEXT
+);
+CREATE TABLE assets (
+    uuid             TEXT PRIMARY KEY,
+    folder           TEXT NOT NULL,
+    stem             TEXT NOT NULL,
+    fingerprint      TEXT,
+    original_missing INTEGER NOT NULL DEFAULT 0,
+    failed           INTEGER NOT NULL DEFAULT 0,
+    gone_since       TEXT
+);
+CREATE INDEX assets_folder ON assets (folder);
+CREATE TABLE files (
+    id         INTEGER PRIMARY KEY,
+    asset_uuid TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    path       TEXT NOT NULL UNIQUE,
+    size       INTEGER NOT NULL,
+    mtime_ns   INTEGER,
+    hash       TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    run_id     INTEGER NOT NULL,
+    written_at TEXT NOT NULL
+);
+CREATE INDEX files_asset ON files (asset_uuid);
+CREATE TABLE versions (
+    id            INTEGER PRIMARY KEY,
+    path          TEXT NOT NULL,
+    versions_path TEXT NOT NULL,
+    asset_uuid    TEXT,
+    role          TEXT,
+    size          INTEGER,
+    hash          TEXT,
+    run_id        INTEGER NOT NULL,
+    moved_at      TEXT NOT NULL
+);
+";
+
+/// Brings a catalog at `from` (0 = new) to [`VERSION`], in one transaction.
+pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        if from < 1 {
+            conn.execute_batch(V1)?;
+        }
+        conn.pragma_update(None, "user_version", VERSION)
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
