@@ -113,6 +113,8 @@ pub struct RunRecord {
     pub history: Option<i64>,
     /// Digest of the options that shape the output (template, sidecars).
     pub options_key: String,
+    /// What the run read (the library's path).
+    pub source: Option<String>,
     /// The run-stopping error, if any.
     pub error: Option<String>,
 }
@@ -195,6 +197,41 @@ impl Catalog {
         })
     }
 
+    /// Opens the catalog for reading only, writing nothing to the drive (for
+    /// dry runs, listing and verifying a backup on another machine).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let err = |source| CatalogError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        // Without a WAL the file is the whole state: read it without locks
+        // or a -shm; beside a WAL, read through it without writing it.
+        let params = if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            "mode=ro&readonly_shm=1"
+        } else {
+            "mode=ro&immutable=1"
+        };
+        let uri = format!("file:{}?{params}", path.display());
+        let conn = Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(err)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        if version > schema::VERSION {
+            return Err(CatalogError::NewerVersion {
+                path: path.to_path_buf(),
+                found: version,
+            });
+        }
+        Ok(Catalog {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
     fn err(&self) -> impl Fn(rusqlite::Error) -> CatalogError + '_ {
         |source| CatalogError::Sqlite {
             path: self.path.clone(),
@@ -250,7 +287,7 @@ impl Catalog {
         self.conn
             .query_row(
                 "SELECT id, engine, started, ended, status, exported, updated, unchanged, missing, errors,
-                        gone, bytes, history, options_key, error
+                        gone, bytes, history, options_key, error, source
                  FROM runs WHERE engine = ?1 ORDER BY id DESC LIMIT 1",
                 [engine],
                 |r| {
@@ -277,6 +314,7 @@ impl Catalog {
                         history: r.get(12)?,
                         options_key: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
                         error: r.get(14)?,
+                        source: r.get(15)?,
                     })
                 },
             )
@@ -358,6 +396,14 @@ impl Catalog {
             .map_err(self.err())?;
         let rows = stmt.query_map([uuid], file_record).map_err(self.err())?;
         rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
+    /// The file recorded at `path`, if any.
+    pub fn file_at(&self, path: &str) -> Result<Option<FileRecord>> {
+        self.conn
+            .prepare_cached(&format!("{FILE_COLUMNS} WHERE path = ?1"))
+            .and_then(|mut s| s.query_row([path], file_record).optional())
+            .map_err(self.err())
     }
 
     /// Every file recorded, ordered by path.
