@@ -71,7 +71,9 @@ pub enum DestinationError {
         detail: String,
     },
     /// The destination (or the drive holding it) could not be read or written.
-    #[error("cannot use {path}: {source}; check that the drive is connected, writable and not full")]
+    #[error(
+        "cannot use {path}: {source}; check that the drive is connected, writable and not full"
+    )]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -137,10 +139,11 @@ impl Destination {
     }
 
     fn from_marker(root: &Path, marker: &Path, text: &str) -> Result<Self, DestinationError> {
-        let info: DestinationInfo = toml::from_str(text).map_err(|e| DestinationError::BadMarker {
-            path: marker.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        let info: DestinationInfo =
+            toml::from_str(text).map_err(|e| DestinationError::BadMarker {
+                path: marker.to_path_buf(),
+                detail: e.to_string(),
+            })?;
         if info.format_version > FORMAT_VERSION {
             return Err(DestinationError::NewerFormat {
                 path: root.to_path_buf(),
@@ -268,7 +271,9 @@ mod tests {
 
     #[test]
     fn run_stamps_are_filesystem_safe() {
-        let t = DateTime::parse_from_rfc3339("2026-11-22T03:04:05Z").unwrap().with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-11-22T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(run_stamp(t), "2026-11-22T03-04-05Z");
     }
 }

@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Read a Photos library and describe it (read-only; nothing is written).
     Inspect(commands::inspect::InspectArgs),
+    /// Export a library's originals, edits and metadata to a destination folder, incrementally.
+    Export(commands::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => commands::inspect::run(&args),
+        Command::Export(args) => commands::export::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -11,8 +11,14 @@ use photovault_testkit::{at, AssetSpec, BuiltLibrary, Generation, LibraryBuilder
 use serde_json::Value;
 
 fn export(lib: &Path, dest: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<&std::ffi::OsStr> =
-        vec!["export".as_ref(), "--library".as_ref(), lib.as_os_str(), "--to".as_ref(), dest.as_os_str(), "--json".as_ref()];
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "export".as_ref(),
+        "--library".as_ref(),
+        lib.as_os_str(),
+        "--to".as_ref(),
+        dest.as_os_str(),
+        "--json".as_ref(),
+    ];
     args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
     photovaultd(&args)
 }
@@ -35,7 +41,9 @@ fn export_tree(root: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime,
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries {
             let e = e.unwrap();
             let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
@@ -46,7 +54,9 @@ fn export_tree(root: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime,
             if m.is_dir() {
                 stack.push(e.path());
             } else {
-                let hash = blake3::hash(&std::fs::read(e.path()).unwrap()).to_hex().to_string();
+                let hash = blake3::hash(&std::fs::read(e.path()).unwrap())
+                    .to_hex()
+                    .to_string();
                 out.insert(rel, (hash, m.modified().unwrap(), m.ino()));
             }
         }
@@ -55,7 +65,10 @@ fn export_tree(root: &Path) -> BTreeMap<PathBuf, (String, std::time::SystemTime,
 }
 
 fn files_under(root: &Path, sub: &str) -> Vec<PathBuf> {
-    export_tree(root).into_keys().filter(|p| p.starts_with(sub)).collect()
+    export_tree(root)
+        .into_keys()
+        .filter(|p| p.starts_with(sub))
+        .collect()
 }
 
 fn library(dir: &Path, generation: Generation) -> BuiltLibrary {
@@ -77,7 +90,10 @@ fn library(dir: &Path, generation: Generation) -> BuiltLibrary {
     b.asset(live);
     b.asset(AssetSpec::video("IMG_0003.MOV", at(0, 2021, 1, 1, 0, 0, 0)));
     // Same name, same month: deterministic second name.
-    b.asset(AssetSpec::photo("IMG_0001.JPG", at(2, 2020, 6, 16, 8, 0, 0)));
+    b.asset(AssetSpec::photo(
+        "IMG_0001.JPG",
+        at(2, 2020, 6, 16, 8, 0, 0),
+    ));
     let mut cloud = AssetSpec::photo("IMG_CLOUD.HEIC", at(0, 2021, 2, 2, 0, 0, 0));
     cloud.original_present = false;
     b.asset(cloud);
@@ -108,11 +124,18 @@ fn first_export_writes_every_file_by_content_and_a_second_writes_nothing() {
                 let found = export_tree(&dest)
                     .into_iter()
                     .any(|(_, (hash, _, _))| hash == blake3::hash(&want).to_hex().to_string());
-                assert!(found, "{:?} of {} not exported", r.role, built.spec.original_filename);
+                assert!(
+                    found,
+                    "{:?} of {} not exported",
+                    r.role, built.spec.original_filename
+                );
             }
         }
         let tree = export_tree(&dest);
-        let names: Vec<String> = tree.keys().map(|p| p.to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = tree
+            .keys()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
         for want in [
             "Export/2020/2020-06/IMG_0001.JPG",
             "Export/2020/2020-06/IMG_0001_edited.jpeg",
@@ -126,10 +149,19 @@ fn first_export_writes_every_file_by_content_and_a_second_writes_nothing() {
             "Export/2020/2020-12/IMG_0002_edited.mov",
             "Export/2021/2021-01/IMG_0003.MOV",
         ] {
-            assert!(names.iter().any(|n| n == want), "{want} missing from {names:#?}");
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:#?}"
+            );
         }
-        assert!(!names.iter().any(|n| n.contains("IMG_TRASH")), "trashed assets are not exported");
-        assert!(!names.iter().any(|n| n.contains(".photovault-tmp")), "no temporary file left");
+        assert!(
+            !names.iter().any(|n| n.contains("IMG_TRASH")),
+            "trashed assets are not exported"
+        );
+        assert!(
+            !names.iter().any(|n| n.contains(".photovault-tmp")),
+            "no temporary file left"
+        );
         // File times are capture times.
         let (_, mtime, _) = &tree[Path::new("Export/2020/2020-06/IMG_0001.JPG")];
         let want: std::time::SystemTime = at(2, 2020, 6, 15, 12, 34, 56).into();
@@ -160,7 +192,8 @@ fn changes_in_the_library_rewrite_exactly_what_changed_and_lose_nothing() {
     // A new asset (committed while a writer holds the library: only in the WAL).
     {
         let mut w = lib.open_writer().unwrap();
-        w.add_asset(&AssetSpec::photo("IMG_NEW.JPG", at(0, 2022, 5, 5, 5, 5, 5))).unwrap();
+        w.add_asset(&AssetSpec::photo("IMG_NEW.JPG", at(0, 2022, 5, 5, 5, 5, 5)))
+            .unwrap();
     }
     // A keyword change on the first asset: only its sidecar changes.
     let first = &lib.assets[0].uuid;
@@ -171,8 +204,12 @@ fn changes_in_the_library_rewrite_exactly_what_changed_and_lose_nothing() {
     // The video goes to Recently Deleted; the second IMG_0001 is deleted outright.
     let video = &lib.assets[2].uuid;
     let deleted = &lib.assets[3].uuid;
-    lib.execute(&format!("UPDATE ZASSET SET ZTRASHEDSTATE = 1 WHERE ZUUID = '{video}'")).unwrap();
-    lib.execute(&format!("DELETE FROM ZASSET WHERE ZUUID = '{deleted}'")).unwrap();
+    lib.execute(&format!(
+        "UPDATE ZASSET SET ZTRASHEDSTATE = 1 WHERE ZUUID = '{video}'"
+    ))
+    .unwrap();
+    lib.execute(&format!("DELETE FROM ZASSET WHERE ZUUID = '{deleted}'"))
+        .unwrap();
 
     let summary = export_ok(&lib.path, &dest, &[]);
     assert_eq!(summary["exported"], 1, "{summary}");
@@ -184,7 +221,11 @@ fn changes_in_the_library_rewrite_exactly_what_changed_and_lose_nothing() {
         .filter(|(p, v)| after.get(*p) != Some(v))
         .map(|(p, _)| p)
         .collect();
-    assert_eq!(changed, vec![Path::new("Export/2020/2020-06/IMG_0001.xmp")], "only the sidecar changed");
+    assert_eq!(
+        changed,
+        vec![Path::new("Export/2020/2020-06/IMG_0001.xmp")],
+        "only the sidecar changed"
+    );
     let xmp = std::fs::read_to_string(dest.join("Export/2020/2020-06/IMG_0001.xmp")).unwrap();
     assert!(xmp.contains("New title"));
     // The replaced sidecar is kept under Versions/.
@@ -205,14 +246,22 @@ fn a_missing_original_is_exported_once_it_is_on_disk() {
     let first = export_ok(&lib.path, &dest, &[]);
     assert_eq!(first["missing_assets"][0]["filename"], "IMG_CLOUD.HEIC");
     // "Download" the original: put the file where Photos keeps it.
-    let cloud = lib.assets.iter().find(|a| a.spec.original_filename == "IMG_CLOUD.HEIC").unwrap();
-    let original = cloud.resource(photovault_testkit::ResourceRole::Original).unwrap();
+    let cloud = lib
+        .assets
+        .iter()
+        .find(|a| a.spec.original_filename == "IMG_CLOUD.HEIC")
+        .unwrap();
+    let original = cloud
+        .resource(photovault_testkit::ResourceRole::Original)
+        .unwrap();
     let target = lib.absolute(&original.path);
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::write(&target, b"now downloaded").unwrap();
     let second = export_ok(&lib.path, &dest, &[]);
     assert_eq!(second["missing"], 0, "{second}");
-    assert!(export_tree(&dest).keys().any(|p| p.ends_with("IMG_CLOUD.HEIC")));
+    assert!(export_tree(&dest)
+        .keys()
+        .any(|p| p.ends_with("IMG_CLOUD.HEIC")));
 }
 
 #[test]
@@ -226,15 +275,22 @@ fn dry_run_writes_nothing_at_all() {
     assert!(!dest.exists(), "a dry run created the destination");
     // On an existing destination too.
     export_ok(&lib.path, &dest, &[]);
-    lib.execute("UPDATE ZADDITIONALASSETATTRIBUTES SET ZTITLE = 'x'").unwrap();
+    lib.execute("UPDATE ZADDITIONALASSETATTRIBUTES SET ZTITLE = 'x'")
+        .unwrap();
     let before = std::fs::read_dir(dest.join(".photovault")).unwrap().count();
     let tree = export_tree(&dest);
     let catalog = std::fs::read(dest.join(".photovault/catalog.sqlite")).unwrap();
     let plan = export_ok(&lib.path, &dest, &["--dry-run"]);
     assert!(!plan["files"].as_array().unwrap().is_empty());
     assert_eq!(tree, export_tree(&dest));
-    assert_eq!(catalog, std::fs::read(dest.join(".photovault/catalog.sqlite")).unwrap());
-    assert_eq!(before, std::fs::read_dir(dest.join(".photovault")).unwrap().count());
+    assert_eq!(
+        catalog,
+        std::fs::read(dest.join(".photovault/catalog.sqlite")).unwrap()
+    );
+    assert_eq!(
+        before,
+        std::fs::read_dir(dest.join(".photovault")).unwrap().count()
+    );
 }
 
 #[test]
@@ -247,7 +303,10 @@ fn a_foreign_folder_is_refused_unless_enrolled() {
     let out = export(&lib.path, &dest, &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a photovault destination") && err.contains("--init"), "{err}");
+    assert!(
+        err.contains("not a photovault destination") && err.contains("--init"),
+        "{err}"
+    );
     assert!(!dest.join("Export").exists());
     export_ok(&lib.path, &dest, &["--init"]);
     assert_eq!(std::fs::read(dest.join("taxes.pdf")).unwrap(), b"keep me");
@@ -268,7 +327,12 @@ fn check_recopies_a_deleted_or_damaged_file() {
     let summary = export_ok(&lib.path, &dest, &["--check"]);
     assert_eq!(summary["updated"], 2, "{summary}");
     assert_eq!(std::fs::read(&original).unwrap(), good);
-    assert!(std::fs::read(dest.join("Export/2021/2021-01/IMG_0003.MOV")).unwrap().len() > 9);
+    assert!(
+        std::fs::read(dest.join("Export/2021/2021-01/IMG_0003.MOV"))
+            .unwrap()
+            .len()
+            > 9
+    );
 }
 
 #[test]
@@ -294,37 +358,69 @@ fn hostile_and_clashing_names_stay_inside_and_apart() {
     assert_eq!(summary["exported"], 8, "{summary}");
     assert!(!dir.path().join("etc").exists());
     let tree = export_tree(&dest);
-    let originals: Vec<&PathBuf> = tree.keys().filter(|p| !p.to_string_lossy().ends_with(".xmp")).collect();
+    let originals: Vec<&PathBuf> = tree
+        .keys()
+        .filter(|p| !p.to_string_lossy().ends_with(".xmp"))
+        .collect();
     assert_eq!(originals.len(), 8, "{originals:#?}");
     let mut lower = std::collections::HashSet::new();
     for p in tree.keys() {
         assert!(p.starts_with("Export/2020/2020-01"), "{p:?}");
         let name = p.file_name().unwrap().to_string_lossy();
         assert!(name.len() <= 255, "{name}");
-        assert!(!name.chars().any(|c| ":?*\"<>|\\".contains(c) || c.is_control()), "{name}");
+        assert!(
+            !name
+                .chars()
+                .any(|c| ":?*\"<>|\\".contains(c) || c.is_control()),
+            "{name}"
+        );
         assert!(!name.ends_with('.') && !name.ends_with(' '));
-        assert!(lower.insert(name.to_lowercase()), "two names differ only in case: {name}");
+        assert!(
+            lower.insert(name.to_lowercase()),
+            "two names differ only in case: {name}"
+        );
     }
 }
 
 #[test]
 fn the_fixture_libraries_export_every_present_original() {
-    let Some(fixtures) = photovault_e2e::shared_libraries("export of the fixture libraries") else { return };
+    let Some(fixtures) = photovault_e2e::shared_libraries("export of the fixture libraries") else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     for name in ["Test-10.15.7", "Test-15.4.1", "Test-Media-Types-15.7.2"] {
         let copy = work.path().join(format!("{name}.photoslibrary"));
         photovault_e2e::copy_tree(&fixtures.join(format!("{name}.photoslibrary")), &copy).unwrap();
         let dest = work.path().join(format!("{name}-backup"));
         let summary = export_ok(&copy, &dest, &[]);
-        let inspect = photovaultd(&["inspect".as_ref(), "--library".as_ref(), copy.as_os_str(), "--json".as_ref()]);
+        let inspect = photovaultd(&[
+            "inspect".as_ref(),
+            "--library".as_ref(),
+            copy.as_os_str(),
+            "--json".as_ref(),
+        ]);
         let assets: Vec<Value> = serde_json::from_slice(&inspect.stdout).unwrap();
-        let hashes: std::collections::HashSet<String> = export_tree(&dest).into_values().map(|(h, _, _)| h).collect();
+        let hashes: std::collections::HashSet<String> = export_tree(&dest)
+            .into_values()
+            .map(|(h, _, _)| h)
+            .collect();
         let mut checked = 0;
         for a in assets.iter().filter(|a| a["trashed"] == false) {
-            for r in a["resources"].as_array().unwrap().iter().filter(|r| r["present"] == true) {
+            for r in a["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["present"] == true)
+            {
                 let path = r["path"].as_str().unwrap();
-                let full = if path.starts_with('/') { PathBuf::from(path) } else { copy.join(path) };
-                let h = blake3::hash(&std::fs::read(&full).unwrap()).to_hex().to_string();
+                let full = if path.starts_with('/') {
+                    PathBuf::from(path)
+                } else {
+                    copy.join(path)
+                };
+                let h = blake3::hash(&std::fs::read(&full).unwrap())
+                    .to_hex()
+                    .to_string();
                 assert!(hashes.contains(&h), "{name}: {path} not exported");
                 checked += 1;
             }

@@ -174,14 +174,18 @@ impl Catalog {
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
         // WAL with NORMAL sync: a commit per asset costs no fsync, and a
         // killed process loses nothing that reached the WAL.
         let _: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
         if version > schema::VERSION {
             return Err(CatalogError::NewerVersion {
                 path: path.to_path_buf(),
@@ -219,7 +223,9 @@ impl Catalog {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(err)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
         if version > schema::VERSION {
             return Err(CatalogError::NewerVersion {
                 path: path.to_path_buf(),
@@ -240,7 +246,13 @@ impl Catalog {
     }
 
     /// Starts a run and returns its number.
-    pub fn begin_run(&self, engine: &str, started: DateTime<Utc>, source: &str, options_key: &str) -> Result<i64> {
+    pub fn begin_run(
+        &self,
+        engine: &str,
+        started: DateTime<Utc>,
+        source: &str,
+        options_key: &str,
+    ) -> Result<i64> {
         self.conn
             .execute(
                 "INSERT INTO runs (engine, started, status, source, options_key) VALUES (?1, ?2, 'running', ?3, ?4)",
@@ -380,10 +392,13 @@ impl Catalog {
     pub fn mark_gone(&self, uuids: &[String], when: DateTime<Utc>) -> Result<()> {
         let mut stmt = self
             .conn
-            .prepare_cached("UPDATE assets SET gone_since = ?2 WHERE uuid = ?1 AND gone_since IS NULL")
+            .prepare_cached(
+                "UPDATE assets SET gone_since = ?2 WHERE uuid = ?1 AND gone_since IS NULL",
+            )
             .map_err(self.err())?;
         for uuid in uuids {
-            stmt.execute(params![uuid, when.to_rfc3339()]).map_err(self.err())?;
+            stmt.execute(params![uuid, when.to_rfc3339()])
+                .map_err(self.err())?;
         }
         Ok(())
     }
@@ -392,7 +407,9 @@ impl Catalog {
     pub fn files_of(&self, uuid: &str) -> Result<Vec<FileRecord>> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("{FILE_COLUMNS} WHERE asset_uuid = ?1 ORDER BY path"))
+            .prepare_cached(&format!(
+                "{FILE_COLUMNS} WHERE asset_uuid = ?1 ORDER BY path"
+            ))
             .map_err(self.err())?;
         let rows = stmt.query_map([uuid], file_record).map_err(self.err())?;
         rows.collect::<rusqlite::Result<_>>().map_err(self.err())
@@ -462,7 +479,9 @@ impl Catalog {
 
     /// Runs `f` inside one transaction: its records land together or not at all.
     pub fn transaction<T>(&self, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(self.err())?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(self.err())?;
         match f(self) {
             Ok(v) => {
                 self.conn.execute_batch("COMMIT").map_err(self.err())?;
@@ -542,15 +561,20 @@ mod tests {
             bytes: 3,
             ..Default::default()
         };
-        c.finish_run(run, RunStatus::Complete, &counts, Some(42), None).unwrap();
+        c.finish_run(run, RunStatus::Complete, &counts, Some(42), None)
+            .unwrap();
         drop(c);
 
         let c = Catalog::open(&dir.path().join("catalog.sqlite")).unwrap();
         let last = c.last_run("export").unwrap().unwrap();
-        assert_eq!((last.status, last.history, last.counts.clone()), (RunStatus::Complete, Some(42), counts));
+        assert_eq!(
+            (last.status, last.history, last.counts.clone()),
+            (RunStatus::Complete, Some(42), counts)
+        );
         assert_eq!(c.assets().unwrap()["U1"], asset);
         assert_eq!(c.files_of("U1").unwrap(), vec![file.clone()]);
-        c.move_to_versions(&file.path, "Versions/x/Export/2020/2020-01/IMG_1.jpeg", run).unwrap();
+        c.move_to_versions(&file.path, "Versions/x/Export/2020/2020-01/IMG_1.jpeg", run)
+            .unwrap();
         assert!(c.all_files().unwrap().is_empty());
         c.mark_gone(&["U1".into()], Utc::now()).unwrap();
         assert!(c.assets().unwrap()["U1"].gone_since.is_some());
@@ -562,8 +586,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.sqlite");
         let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
         drop(conn);
-        assert!(matches!(Catalog::open(&path), Err(CatalogError::NewerVersion { .. })));
+        assert!(matches!(
+            Catalog::open(&path),
+            Err(CatalogError::NewerVersion { .. })
+        ));
     }
 }

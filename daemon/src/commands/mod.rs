@@ -1,4 +1,5 @@
 //! One module per `photovaultd` subcommand: argument parsing stays in
 //! `main.rs`, the work in the library, and the presentation here.
 
+pub mod export;
 pub mod inspect;

@@ -1,5 +1,327 @@
 //! The export engine: originals, edits, live videos, RAW pairs and AAE files
-//! copied out of a library into a plain folder tree, with XMP sidecars.
+//! copied out of a library into a plain folder tree, with XMP sidecars,
+//! kept up to date incrementally and never losing anything.
+//!
+//! A run:
+//! 1. reads Photos' history position. If it is where the last complete run
+//!    left it, with the same options and nothing missing or failed, nothing
+//!    can have changed, and the run ends there.
+//! 2. reads the library (one snapshot) and the catalog, and plans each
+//!    asset: an asset whose fingerprint is unchanged costs nothing; a changed
+//!    one rewrites only files whose source key changed.
+//! 3. checks free space for what it will write, then writes each file
+//!    atomically. A file it replaces moves to `Versions/<run>/` first.
+//! 4. marks assets no longer in the library as gone; their files stay.
 
+mod apply;
 pub mod naming;
+pub mod plan;
 pub mod xmp;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::catalog::{AssetRecord, Catalog, CatalogError, RunCounts, RunStatus};
+use crate::destination::{Destination, DestinationError, Enrol};
+use crate::library::{Asset, LibraryError, PhotosLibrary};
+use crate::write::WriteError;
+
+pub use naming::FolderTemplate;
+
+/// The catalog's name for this engine's runs.
+pub const ENGINE: &str = "export";
+
+/// How to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Folder layout under `Export/`.
+    pub template: FolderTemplate,
+    /// Write an XMP sidecar beside every asset.
+    pub sidecars: bool,
+    /// Plan only: write nothing at all.
+    pub dry_run: bool,
+    /// Also check that every catalogued file is there with its size, and
+    /// rewrite those that are not.
+    pub check: bool,
+    /// Whether the destination may be created.
+    pub enrol: Enrol,
+    /// Set to stop the run between two files.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            template: FolderTemplate::default(),
+            sidecars: true,
+            dry_run: false,
+            check: false,
+            enrol: Enrol::IfEmpty,
+            cancel: None,
+        }
+    }
+}
+
+impl ExportOptions {
+    /// Digest of the options that shape the output: a change means the
+    /// history shortcut cannot be trusted.
+    fn key(&self) -> String {
+        format!("template={};sidecars={}", self.template, self.sidecars)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Why a run stopped as a whole (one asset's failure does not stop it).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The library could not be read.
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    /// The destination could not be used.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    /// The catalog could not be read or written.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Not enough space for what the run must write.
+    #[error("not enough space on {path}: this export needs {needed} more bytes ({} MiB) than the {available} bytes free; free some space or use a larger drive, then run again (nothing was written)", needed.div_ceil(1 << 20))]
+    NotEnoughSpace {
+        /// The destination.
+        path: PathBuf,
+        /// Bytes missing.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+    },
+    /// The destination stopped accepting writes (full, removed, read-only).
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The run was asked to stop.
+    #[error("the export was stopped before it finished; run it again to complete it (what was written is kept)")]
+    Cancelled,
+}
+
+/// Something the run reports about one asset.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AssetNote {
+    /// Photos' uuid.
+    pub uuid: String,
+    /// The asset's original file name.
+    pub filename: String,
+    /// What happened.
+    pub reason: String,
+}
+
+/// One file a run wrote (or, in a dry run, would write).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WrittenFile {
+    /// Path relative to the destination.
+    pub path: String,
+    /// Role of the file.
+    pub role: &'static str,
+    /// Size in bytes (as Photos records it, for a dry run).
+    pub bytes: Option<u64>,
+    /// "new", "changed", "missing", "wrong size" or "unrecorded".
+    pub why: &'static str,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// The destination folder.
+    pub destination: PathBuf,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// The library had not changed since the last complete run.
+    pub up_to_date: bool,
+    /// Counts of assets and bytes.
+    #[serde(flatten)]
+    pub counts: RunCounts,
+    /// Assets whose original is not on disk (exported by a later run).
+    pub missing_assets: Vec<AssetNote>,
+    /// Assets that failed, with the reason.
+    pub failures: Vec<AssetNote>,
+    /// Files written (or to be written).
+    pub files: Vec<WrittenFile>,
+    /// Wall time of the run.
+    pub seconds: f64,
+}
+
+/// Receives progress while files are written.
+pub trait Progress {
+    /// The run will write `files` files totalling about `bytes` bytes.
+    fn start(&self, files: u64, bytes: u64);
+    /// One more file is done, of `bytes` bytes.
+    fn file_done(&self, bytes: u64);
+    /// The run is over.
+    fn finish(&self);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64, _: u64) {}
+    fn file_done(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// Exports the library at `library_path` to the destination folder `dest`.
+pub fn export(
+    library_path: &Path,
+    dest: &Path,
+    options: &ExportOptions,
+    progress: &dyn Progress,
+) -> Result<ExportReport, ExportError> {
+    let started = Instant::now();
+    let run_started = Utc::now();
+    let library = PhotosLibrary::open(library_path)?;
+    let mut report = ExportReport {
+        destination: dest.to_path_buf(),
+        dry_run: options.dry_run,
+        up_to_date: false,
+        counts: RunCounts::default(),
+        missing_assets: Vec::new(),
+        failures: Vec::new(),
+        files: Vec::new(),
+        seconds: 0.0,
+    };
+
+    // A dry run opens nothing for writing: against a folder that is not yet
+    // a destination it plans as if the catalog were empty.
+    let destination = if options.dry_run && !Destination::is_destination(dest) {
+        if options.enrol != Enrol::Always && folder_has_entries(dest) {
+            return Err(DestinationError::NotEmpty {
+                path: dest.to_path_buf(),
+            }
+            .into());
+        }
+        None
+    } else {
+        Some(Destination::open(
+            dest,
+            if options.dry_run {
+                Enrol::Never
+            } else {
+                options.enrol
+            },
+        )?)
+    };
+    let catalog = match &destination {
+        Some(d) if options.dry_run => Some(Catalog::open_read_only(&d.catalog_path())?),
+        Some(d) => Some(Catalog::open(&d.catalog_path())?),
+        None => None,
+    };
+    let known = match &catalog {
+        Some(c) => c.assets()?,
+        None => HashMap::new(),
+    };
+
+    let history = library.history_position()?.map(|h| h.transaction);
+    let source = library.root().to_string_lossy().into_owned();
+    let last = match &catalog {
+        Some(c) => c.last_run(ENGINE)?,
+        None => None,
+    };
+    if !options.check
+        && history.is_some()
+        && last.as_ref().is_some_and(|l| {
+            l.status == RunStatus::Complete
+                && l.history == history
+                && l.options_key == options.key()
+                && l.source.as_deref() == Some(source.as_str())
+        })
+        && !known
+            .values()
+            .any(|a| a.gone_since.is_none() && (a.original_missing || a.failed))
+    {
+        report.up_to_date = true;
+        report.counts.unchanged = known.values().filter(|a| a.gone_since.is_none()).count() as u64;
+        if let (Some(c), false) = (&catalog, options.dry_run) {
+            let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
+            c.finish_run(run, RunStatus::Complete, &report.counts, history, None)?;
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    let snapshot = library.read()?;
+    let mut assets: Vec<&Asset> = snapshot.assets.iter().filter(|a| !a.trashed).collect();
+    assets.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.uuid.cmp(&b.uuid)));
+
+    let mut engine = apply::Engine::new(
+        destination.as_ref(),
+        catalog.as_ref(),
+        options,
+        run_started,
+        &known,
+    );
+    let plans = engine.plan(&assets, library.root())?;
+
+    if !options.dry_run {
+        if let (Some(d), Some(c)) = (&destination, &catalog) {
+            engine.check_space(d.root(), &plans)?;
+            engine.run = Some(c.begin_run(ENGINE, run_started, &source, &options.key())?);
+            if last
+                .as_ref()
+                .is_some_and(|l| l.status != RunStatus::Complete)
+            {
+                engine.remove_leftovers()?;
+            }
+        }
+    }
+
+    let result = engine.apply(plans, progress, &mut report);
+    progress.finish();
+    let present: HashSet<&str> = assets.iter().map(|a| a.uuid.as_str()).collect();
+    let gone: Vec<String> = known
+        .values()
+        .filter(|a| a.gone_since.is_none() && !present.contains(a.uuid.as_str()))
+        .map(|a| a.uuid.clone())
+        .collect();
+    report.counts.gone = gone.len() as u64;
+    report.seconds = started.elapsed().as_secs_f64();
+    if let (Some(c), Some(run)) = (&catalog, engine.run) {
+        let (status, error) = match &result {
+            Ok(()) => (RunStatus::Complete, None),
+            Err(ExportError::Cancelled) => (
+                RunStatus::Interrupted,
+                Some(ExportError::Cancelled.to_string()),
+            ),
+            Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        if result.is_ok() {
+            c.mark_gone(&gone, run_started)?;
+        }
+        c.finish_run(run, status, &report.counts, history, error.as_deref())?;
+    }
+    result.map(|()| report)
+}
+
+fn folder_has_entries(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some())
+}
+
+/// What the engine remembers of an asset across runs, as it decides.
+pub(crate) fn fresh_record(asset: &Asset, folder: String, stem: String) -> AssetRecord {
+    AssetRecord {
+        uuid: asset.uuid.clone(),
+        folder,
+        stem,
+        fingerprint: None,
+        original_missing: false,
+        failed: false,
+        gone_since: None,
+    }
+}

@@ -13,7 +13,9 @@ use crate::write::{self, WriteError};
 
 use super::naming::{self, FolderNames};
 use super::plan::{self, PlannedFile, Source};
-use super::{fresh_record, xmp, AssetNote, ExportError, ExportOptions, ExportReport, Progress, WrittenFile};
+use super::{
+    fresh_record, xmp, AssetNote, ExportError, ExportOptions, ExportReport, Progress, WrittenFile,
+};
 
 /// One asset's work for this run.
 pub(super) struct AssetWork<'a> {
@@ -62,11 +64,20 @@ impl<'a> Engine<'a> {
 
     /// Decides, for every asset, which files to write and which to retire.
     /// Unchanged assets cost a map lookup and a string comparison.
-    pub(super) fn plan(&mut self, assets: &[&'a Asset], root: &Path) -> Result<Vec<AssetWork<'a>>, ExportError> {
+    pub(super) fn plan(
+        &mut self,
+        assets: &[&'a Asset],
+        root: &Path,
+    ) -> Result<Vec<AssetWork<'a>>, ExportError> {
+        // Folders are compared as the filesystem may: "Trip" and "trip" are
+        // one folder on a case-insensitive drive, with one set of names.
         let mut folders: HashMap<String, FolderNames> = HashMap::new();
-        let mut stems_by_folder: HashMap<&str, Vec<String>> = HashMap::new();
+        let mut stems_by_folder: HashMap<String, Vec<String>> = HashMap::new();
         for rec in self.known.values() {
-            stems_by_folder.entry(rec.folder.as_str()).or_default().push(rec.stem.clone());
+            stems_by_folder
+                .entry(naming::fold_key(&rec.folder))
+                .or_default()
+                .push(rec.stem.clone());
         }
         let mut work = Vec::new();
         for &asset in assets {
@@ -101,8 +112,9 @@ impl<'a> Engine<'a> {
                     let first_album = asset.albums.first().map(|a| &*a.title);
                     let folder = self.options.template.expand(asset.created, first_album);
                     let folder = folder.to_string_lossy().trim_end_matches('/').to_string();
-                    let names = folders.entry(folder.clone()).or_insert_with(|| {
-                        FolderNames::new(stems_by_folder.get(folder.as_str()).cloned().unwrap_or_default())
+                    let key = naming::fold_key(&folder);
+                    let names = folders.entry(key.clone()).or_insert_with(|| {
+                        FolderNames::new(stems_by_folder.get(&key).cloned().unwrap_or_default())
                     });
                     let wanted = naming::split_name(&asset.original_filename).0;
                     let stem = names.claim(&wanted, plan::longest_suffix(asset));
@@ -121,11 +133,13 @@ impl<'a> Engine<'a> {
                 let why = match existing.iter().find(|f| f.path == path) {
                     None => "new",
                     Some(f) if f.role != file.role || f.source_key != file.source_key => "changed",
-                    Some(f) if self.options.check => match self.dest.map(|d| d.root().join(&f.path).metadata()) {
-                        Some(Ok(m)) if m.len() == f.size => continue,
-                        Some(Ok(_)) => "wrong size",
-                        _ => "missing",
-                    },
+                    Some(f) if self.options.check => {
+                        match self.dest.map(|d| d.root().join(&f.path).metadata()) {
+                            Some(Ok(m)) if m.len() == f.size => continue,
+                            Some(Ok(_)) => "wrong size",
+                            _ => "missing",
+                        }
+                    }
                     Some(_) => continue,
                 };
                 writes.push((file, why));
@@ -167,10 +181,11 @@ impl<'a> Engine<'a> {
         if needed == 0 {
             return Ok(());
         }
-        let available = write::available_space(root).map_err(|source| WriteError::DestinationGone {
-            path: root.to_path_buf(),
-            source,
-        })?;
+        let available =
+            write::available_space(root).map_err(|source| WriteError::DestinationGone {
+                path: root.to_path_buf(),
+                source,
+            })?;
         // Keep a margin for the catalog and the filesystem's own needs.
         let wanted = needed + needed / 100 + (1 << 20);
         if wanted > available {
@@ -208,7 +223,11 @@ impl<'a> Engine<'a> {
     ) -> Result<(), ExportError> {
         report.counts.unchanged = self.unchanged;
         let files: u64 = work.iter().map(|w| w.writes.len() as u64).sum();
-        let bytes: u64 = work.iter().flat_map(|w| &w.writes).map(|(f, _)| file_size(f)).sum();
+        let bytes: u64 = work
+            .iter()
+            .flat_map(|w| &w.writes)
+            .map(|(f, _)| file_size(f))
+            .sum();
         progress.start(files, bytes);
         for mut w in work {
             if self.options.cancelled() {
@@ -263,18 +282,22 @@ impl<'a> Engine<'a> {
         };
         if w.original_missing {
             report.counts.missing += 1;
-            report
-                .missing_assets
-                .push(note("the original is not on disk (cloud-only or on a disconnected volume)".into()));
+            report.missing_assets.push(note(
+                "the original is not on disk (cloud-only or on a disconnected volume)".into(),
+            ));
         }
         if let Some(reason) = &failure {
             report.counts.errors += 1;
             report.failures.push(note(reason.clone()));
         }
-        match (w.is_new, wrote_any) {
-            (true, _) => report.counts.exported += 1,
-            (false, true) => report.counts.updated += 1,
-            (false, false) => report.counts.unchanged += 1,
+        // An asset counts as exported once its original is in the backup:
+        // a cloud-only one is only "missing" until a later run copies it.
+        let completes = w.is_new || w.record.original_missing;
+        match (w.original_missing, completes, wrote_any) {
+            (true, true, _) => {}
+            (false, true, _) => report.counts.exported += 1,
+            (_, false, true) => report.counts.updated += 1,
+            (_, false, false) => report.counts.unchanged += 1,
         }
         if self.options.dry_run || !w.touch {
             return Ok(());
@@ -300,7 +323,11 @@ impl<'a> Engine<'a> {
         };
         let target = dest.root().join(path);
         let mtime = asset.created.map(SystemTime::from);
-        let adopted = if target.exists() { self.make_room(&target, path, file)? } else { None };
+        let adopted = if target.exists() {
+            self.make_room(&target, path, file)?
+        } else {
+            None
+        };
         let copied = match (adopted, &file.source) {
             (Some(copied), _) => copied,
             (None, Source::File(src)) => write::copy_file(src, &target, mtime)?,
@@ -311,15 +338,19 @@ impl<'a> Engine<'a> {
             role: file.role.to_string(),
             path: path.to_string(),
             size: copied.size,
-            mtime_ns: mtime.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_nanos() as i64),
+            mtime_ns: mtime
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos() as i64),
             hash: copied.hash.to_hex().to_string(),
             source_key: file.source_key.clone(),
             run_id: run,
         };
-        catalog.put_file(&record).map_err(|e| WriteError::Destination {
-            path: dest.catalog_path(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        catalog
+            .put_file(&record)
+            .map_err(|e| WriteError::Destination {
+                path: dest.catalog_path(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         Ok(copied.size)
     }
 
@@ -327,13 +358,21 @@ impl<'a> Engine<'a> {
     /// one a crashed run renamed into place before recording it. A recorded
     /// file moves to `Versions/`; an unrecorded one with exactly the content
     /// wanted is adopted (returned), anything else moves to `Versions/` too.
-    fn make_room(&self, target: &Path, path: &str, file: &PlannedFile) -> Result<Option<write::Copied>, WriteError> {
+    fn make_room(
+        &self,
+        target: &Path,
+        path: &str,
+        file: &PlannedFile,
+    ) -> Result<Option<write::Copied>, WriteError> {
         let to_write_error = |e: ExportError| WriteError::Destination {
             path: target.to_path_buf(),
             source: std::io::Error::other(e.to_string()),
         };
         let recorded = match self.catalog {
-            Some(c) => c.file_at(path).map_err(|e| to_write_error(e.into()))?.is_some(),
+            Some(c) => c
+                .file_at(path)
+                .map_err(|e| to_write_error(e.into()))?
+                .is_some(),
             None => false,
         };
         if recorded {
@@ -394,7 +433,8 @@ fn same_content(target: &Path, source: &Source) -> Option<write::Copied> {
     let same = match source {
         Source::Bytes(b) => b.len() as u64 == size && blake3::hash(b) == hash,
         Source::File(src) => {
-            std::fs::metadata(src).ok()?.len() == size && hash_file(src).map(|(_, h)| h) == Some(hash)
+            std::fs::metadata(src).ok()?.len() == size
+                && hash_file(src).map(|(_, h)| h) == Some(hash)
         }
     };
     same.then_some(write::Copied { size, hash })

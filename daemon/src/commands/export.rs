@@ -29,7 +29,11 @@ pub struct ExportArgs {
     #[arg(long)]
     check: bool,
     /// Folder layout under Export/ (placeholders {year} {month} {day} {album}).
-    #[arg(long, value_name = "TEMPLATE", default_value = "{year}/{year}-{month}/")]
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        default_value = "{year}/{year}-{month}/"
+    )]
     template: String,
     /// Do not write XMP sidecars.
     #[arg(long)]
@@ -47,7 +51,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         sidecars: !args.no_sidecars,
         dry_run: args.dry_run,
         check: args.check,
-        enrol: if args.init { Enrol::Always } else { Enrol::IfEmpty },
+        enrol: if args.init {
+            Enrol::Always
+        } else {
+            Enrol::IfEmpty
+        },
         cancel: None,
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
@@ -69,12 +77,20 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 fn write_text(out: &mut impl Write, r: &ExportReport) -> std::io::Result<()> {
     let c = &r.counts;
     if r.dry_run {
-        writeln!(out, "Dry run: nothing was written to {}.", r.destination.display())?;
+        writeln!(
+            out,
+            "Dry run: nothing was written to {}.",
+            r.destination.display()
+        )?;
         for f in &r.files {
             writeln!(out, "  would write {} ({}, {})", f.path, f.role, f.why)?;
         }
     } else if r.up_to_date {
-        writeln!(out, "{} is up to date: the library has not changed since the last export.", r.destination.display())?;
+        writeln!(
+            out,
+            "{} is up to date: the library has not changed since the last export.",
+            r.destination.display()
+        )?;
     }
     writeln!(
         out,
@@ -89,12 +105,19 @@ fn write_text(out: &mut impl Write, r: &ExportReport) -> std::io::Result<()> {
         r.seconds
     )?;
     if !r.missing_assets.is_empty() {
-        writeln!(out, "Missing originals (a later run exports them once they are on this Mac):")?;
+        writeln!(
+            out,
+            "Missing originals (a later run exports them once they are on this Mac):"
+        )?;
         for m in r.missing_assets.iter().take(20) {
             writeln!(out, "  {}  {}", m.uuid, m.filename)?;
         }
         if r.missing_assets.len() > 20 {
-            writeln!(out, "  ... and {} more (see --json)", r.missing_assets.len() - 20)?;
+            writeln!(
+                out,
+                "  ... and {} more (see --json)",
+                r.missing_assets.len() - 20
+            )?;
         }
     }
     for f in &r.failures {
@@ -122,8 +145,10 @@ impl Progress for TerminalProgress {
             bar.set_length(bytes);
             bar.set_message(format!("0/{files} files"));
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_position(0);
             bar.set_prefix(files.to_string());
@@ -132,7 +157,13 @@ impl Progress for TerminalProgress {
     fn file_done(&self, bytes: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(bytes);
-            let done = bar.message().split('/').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) + 1;
+            let done = bar
+                .message()
+                .split('/')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
             bar.set_message(format!("{done}/{} files", bar.prefix()));
         }
     }

@@ -86,7 +86,13 @@ fn suffix(asset: &Asset, role: ResourceRole, path: Option<&Path>) -> String {
             .map(|e| naming::sanitize_component(&e.to_string_lossy()))
             .unwrap_or_default()
     };
-    let dot = |e: String| if e.is_empty() { String::new() } else { format!(".{e}") };
+    let dot = |e: String| {
+        if e.is_empty() {
+            String::new()
+        } else {
+            format!(".{e}")
+        }
+    };
     match role {
         ResourceRole::Original => dot(naming::split_name(&asset.original_filename).1),
         ResourceRole::Edited => format!("_edited{}", dot(ext_of(path))),
