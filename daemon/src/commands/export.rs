@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use photovault::destination::Enrol;
 use photovault::export::{self, ExportOptions, ExportReport, FolderTemplate, Progress};
 
@@ -127,48 +129,48 @@ fn write_text(out: &mut impl Write, r: &ExportReport) -> std::io::Result<()> {
 }
 
 /// A progress bar with files, bytes and time left, on a terminal only.
-struct TerminalProgress(Option<ProgressBar>);
+struct TerminalProgress {
+    bar: Option<ProgressBar>,
+    files: AtomicU64,
+    done: AtomicU64,
+}
 
 impl TerminalProgress {
     fn new(enabled: bool) -> Self {
-        TerminalProgress(enabled.then(|| {
-            let bar = ProgressBar::hidden();
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar
-        }))
+        TerminalProgress {
+            bar: enabled.then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())),
+            files: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+        }
     }
 }
 
 impl Progress for TerminalProgress {
     fn start(&self, files: u64, bytes: u64) {
-        if let Some(bar) = &self.0 {
+        self.files.store(files, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
             bar.set_length(bytes);
-            bar.set_message(format!("0/{files} files"));
             bar.set_style(
                 ProgressStyle::with_template(
                     "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_position(0);
-            bar.set_prefix(files.to_string());
+            bar.set_message(format!("0/{files} files"));
         }
     }
     fn file_done(&self, bytes: u64) {
-        if let Some(bar) = &self.0 {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(bar) = &self.bar {
             bar.inc(bytes);
-            let done = bar
-                .message()
-                .split('/')
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0)
-                + 1;
-            bar.set_message(format!("{done}/{} files", bar.prefix()));
+            bar.set_message(format!(
+                "{done}/{} files",
+                self.files.load(Ordering::Relaxed)
+            ));
         }
     }
     fn finish(&self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }

@@ -198,15 +198,29 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Removes temporary files an interrupted run left behind.
+    /// Removes temporary files an interrupted run left behind, anywhere
+    /// under `Export/` (only after a run that did not complete, so the walk
+    /// is not paid on ordinary runs).
     pub(super) fn remove_leftovers(&self) -> Result<(), ExportError> {
-        let (Some(dest), Some(catalog)) = (self.dest, self.catalog) else {
+        let Some(dest) = self.dest else {
             return Ok(());
         };
-        let export = dest.export_dir();
-        for folder in catalog.folders()? {
-            let dir = export.join(&folder);
-            let removed = write::remove_temporaries(&dir).unwrap_or(0);
+        let mut stack = vec![dest.export_dir()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            stack.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+            let removed =
+                write::remove_temporaries(&dir).map_err(|source| WriteError::Destination {
+                    path: dir.clone(),
+                    source,
+                })?;
             if removed > 0 {
                 tracing::info!(folder = %dir.display(), removed, "removed temporary files of an interrupted run");
             }
@@ -235,6 +249,14 @@ impl<'a> Engine<'a> {
             }
             let mut failure = None;
             let wrote_any = !w.writes.is_empty() || !w.retire.is_empty();
+            if w.is_new && !self.options.dry_run {
+                // Reserve the stem before the first file lands, so that a run
+                // killed half-way through the asset resumes with the same
+                // names instead of choosing new ones.
+                if let Some(catalog) = self.catalog {
+                    catalog.put_asset(&w.record)?;
+                }
+            }
             for (file, why) in std::mem::take(&mut w.writes) {
                 let path = export_path(&w.record.folder, &file.name);
                 report.files.push(WrittenFile {
