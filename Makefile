@@ -7,7 +7,7 @@ CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all setup build test lint run bench install uninstall clean
+.PHONY: all setup build test lint run bench bench-setup install uninstall clean
 
 all: build
 
@@ -30,8 +30,14 @@ lint:
 run: build
 	@scripts/run.sh
 
-bench: build
+bench: build bench-setup
 	$(CARGO) run --release -q -p photovault-bench -- inspect
+	$(CARGO) run --release -q -p photovault-bench -- export
+
+# osxphotos 0.77.2, the reference the export benchmark compares against.
+bench-setup:
+	@test -x target/osxphotos-venv/bin/osxphotos || \
+	  (python3 -m venv target/osxphotos-venv && target/osxphotos-venv/bin/pip install -q osxphotos==0.77.2)
 
 install: build
 	install -d "$(PREFIX)/bin"

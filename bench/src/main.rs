@@ -3,6 +3,7 @@
 //! (maximum resident set size) of each run. The figures go into
 //! `docs/BENCHMARKS.md`; nothing here asserts a time.
 
+mod export;
 mod measure;
 
 use std::path::{Path, PathBuf};
@@ -15,25 +16,28 @@ fn main() -> Result<()> {
     let which = std::env::args().nth(1).unwrap_or_else(|| "inspect".into());
     match which.as_str() {
         "inspect" => inspect_benchmark(),
+        "export" => export::export_benchmarks(),
         // Internal: run by the benchmarks in a process of its own, so that
         // the builder's memory never counts towards a measured child (Linux
         // reports a child's peak RSS including what it inherited at fork).
         "build-library" => {
             let mut args = std::env::args().skip(2);
             let (Some(path), Some(n)) = (args.next(), args.next()) else {
-                bail!("usage: photovault-bench build-library PATH ASSETS");
+                bail!("usage: photovault-bench build-library PATH ASSETS [--media]");
             };
+            let media = args.next().as_deref() == Some("--media");
             build_large_library(
                 Path::new(&path),
                 n.parse().context("ASSETS must be a number")?,
+                media,
             )
         }
-        other => bail!("unknown benchmark {other:?}; available: inspect"),
+        other => bail!("unknown benchmark {other:?}; available: inspect, export"),
     }
 }
 
 /// The workspace's target folder and the release `photovaultd` in it.
-fn release_binary(name: &str) -> Result<PathBuf> {
+pub(crate) fn release_binary(name: &str) -> Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let bin = root.join("target/release").join(name);
     if !bin.is_file() {
@@ -46,16 +50,16 @@ fn release_binary(name: &str) -> Result<PathBuf> {
 }
 
 /// Where benchmark libraries are built (kept out of the source tree's git).
-fn bench_dir() -> PathBuf {
+pub(crate) fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data")
 }
 
 /// A library of `n` assets shaped like a real one: mostly photos, some
 /// videos, live photos, screenshots and edits, 500 albums (a fifth of them in
 /// folders), 200 keywords, 100 named persons, locations on most assets.
-fn build_large_library(path: &Path, n: usize) -> Result<()> {
+fn build_large_library(path: &Path, n: usize, media: bool) -> Result<()> {
     let mut b = LibraryBuilder::new(Generation::Modern);
-    b.with_media(false);
+    b.with_media(media);
     let albums: Vec<_> = (0..500)
         .map(|i| {
             let title = format!("Album {i:03}");
@@ -130,14 +134,7 @@ fn inspect_benchmark() -> Result<()> {
             .with_context(|| format!("removing {}", library.display()))?;
     }
     let started = Instant::now();
-    let status = std::process::Command::new(std::env::current_exe()?)
-        .arg("build-library")
-        .arg(&library)
-        .arg(ASSETS.to_string())
-        .status()?;
-    if !status.success() {
-        bail!("building the benchmark library failed");
-    }
+    build_in_child(&library, ASSETS, false)?;
     let db_size = std::fs::metadata(library.join("database/Photos.sqlite"))?.len();
     println!(
         "built {ASSETS}-asset library in {:.1} s (Photos.sqlite {:.1} MiB)",
@@ -178,6 +175,19 @@ fn inspect_benchmark() -> Result<()> {
             walls[0],
             peak as f64 / 1048576.0
         );
+    }
+    Ok(())
+}
+
+/// Builds a testkit library in a child process (see `build-library`).
+pub(crate) fn build_in_child(library: &Path, assets: usize, media: bool) -> Result<()> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("build-library").arg(library).arg(assets.to_string());
+    if media {
+        cmd.arg("--media");
+    }
+    if !cmd.status()?.success() {
+        bail!("building the benchmark library failed");
     }
     Ok(())
 }
