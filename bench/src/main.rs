@@ -182,7 +182,9 @@ fn inspect_benchmark() -> Result<()> {
 /// Builds a testkit library in a child process (see `build-library`).
 pub(crate) fn build_in_child(library: &Path, assets: usize, media: bool) -> Result<()> {
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.arg("build-library").arg(library).arg(assets.to_string());
+    cmd.arg("build-library")
+        .arg(library)
+        .arg(assets.to_string());
     if media {
         cmd.arg("--media");
     }

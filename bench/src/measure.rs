@@ -19,11 +19,21 @@ pub struct Measurement {
 
 /// Runs `program args`, sending its output to /dev/null, and measures it.
 pub fn run_discarding_output(program: &Path, args: &[&OsStr]) -> Result<Measurement> {
+    run(program, args, Stdio::inherit())
+}
+
+/// The same, with the program's standard error discarded too (for tools
+/// that log every file).
+pub fn run_quietly(program: &Path, args: &[&OsStr]) -> Result<Measurement> {
+    run(program, args, Stdio::null())
+}
+
+fn run(program: &Path, args: &[&OsStr], stderr: Stdio) -> Result<Measurement> {
     let start = Instant::now();
     let child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .with_context(|| format!("starting {}", program.display()))?;
     let pid = child.id() as libc::pid_t;

@@ -122,7 +122,7 @@ impl<'a> Engine<'a> {
                 }
             };
             let sidecar = self.options.sidecars.then(|| xmp::sidecar(asset));
-            let p = plan::plan_asset(asset, root, &record.stem, sidecar);
+            let p = plan::plan_asset(asset, root, &record.stem, sidecar.as_deref());
             let existing = match (self.catalog, is_new) {
                 (Some(c), false) => c.files_of(&asset.uuid)?,
                 _ => Vec::new(),
@@ -259,13 +259,13 @@ impl<'a> Engine<'a> {
             }
             for (file, why) in std::mem::take(&mut w.writes) {
                 let path = export_path(&w.record.folder, &file.name);
-                report.files.push(WrittenFile {
-                    path: path.clone(),
-                    role: file.role,
-                    bytes: file.size,
-                    why,
-                });
                 if self.options.dry_run {
+                    report.files.push(WrittenFile {
+                        path,
+                        role: file.role,
+                        bytes: file.size,
+                        why,
+                    });
                     continue;
                 }
                 match self.write_file(w.asset, &path, &file) {
@@ -346,14 +346,14 @@ impl<'a> Engine<'a> {
         let target = dest.root().join(path);
         let mtime = asset.created.map(SystemTime::from);
         let adopted = if target.exists() {
-            self.make_room(&target, path, file)?
+            self.make_room(asset, &target, path, file)?
         } else {
             None
         };
         let copied = match (adopted, &file.source) {
             (Some(copied), _) => copied,
             (None, Source::File(src)) => write::copy_file(src, &target, mtime)?,
-            (None, Source::Bytes(bytes)) => write::write_bytes(&target, bytes, mtime)?,
+            (None, Source::Sidecar) => write::write_bytes(&target, &xmp::sidecar(asset), mtime)?,
         };
         let record = FileRecord {
             asset_uuid: asset.uuid.clone(),
@@ -382,6 +382,7 @@ impl<'a> Engine<'a> {
     /// wanted is adopted (returned), anything else moves to `Versions/` too.
     fn make_room(
         &self,
+        asset: &Asset,
         target: &Path,
         path: &str,
         file: &PlannedFile,
@@ -401,7 +402,7 @@ impl<'a> Engine<'a> {
             self.retire(path).map_err(to_write_error)?;
             return Ok(None);
         }
-        if let Some(copied) = same_content(target, &file.source) {
+        if let Some(copied) = same_content(target, &file.source, asset) {
             return Ok(Some(copied));
         }
         self.move_aside(target, path)?;
@@ -445,7 +446,7 @@ impl<'a> Engine<'a> {
 }
 
 /// The hash and size of `target` when its content equals `source`'s.
-fn same_content(target: &Path, source: &Source) -> Option<write::Copied> {
+fn same_content(target: &Path, source: &Source, asset: &Asset) -> Option<write::Copied> {
     let hash_file = |p: &Path| -> Option<(u64, blake3::Hash)> {
         let mut h = blake3::Hasher::new();
         let n = std::io::copy(&mut std::fs::File::open(p).ok()?, &mut h).ok()?;
@@ -453,7 +454,10 @@ fn same_content(target: &Path, source: &Source) -> Option<write::Copied> {
     };
     let (size, hash) = hash_file(target)?;
     let same = match source {
-        Source::Bytes(b) => b.len() as u64 == size && blake3::hash(b) == hash,
+        Source::Sidecar => {
+            let b = xmp::sidecar(asset);
+            b.len() as u64 == size && blake3::hash(&b) == hash
+        }
         Source::File(src) => {
             std::fs::metadata(src).ok()?.len() == size
                 && hash_file(src).map(|(_, h)| h) == Some(hash)
@@ -476,6 +480,6 @@ fn file_size(f: &PlannedFile) -> u64 {
     match (&f.source, f.size) {
         (_, Some(s)) => s,
         (Source::File(p), None) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-        (Source::Bytes(b), None) => b.len() as u64,
+        (Source::Sidecar, None) => 0,
     }
 }

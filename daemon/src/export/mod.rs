@@ -152,7 +152,8 @@ pub struct ExportReport {
     pub missing_assets: Vec<AssetNote>,
     /// Assets that failed, with the reason.
     pub failures: Vec<AssetNote>,
-    /// Files written (or to be written).
+    /// In a dry run, the files that would be written (empty otherwise:
+    /// listing every file of a first export would be a report of its own).
     pub files: Vec<WrittenFile>,
     /// Wall time of the run.
     pub seconds: f64,

@@ -26,8 +26,10 @@ use super::naming;
 pub enum Source {
     /// A file of the library (absolute path).
     File(PathBuf),
-    /// Bytes made in memory (the XMP sidecar).
-    Bytes(Vec<u8>),
+    /// The asset's XMP sidecar, made again when written: holding 100,000
+    /// sidecars in memory between planning and writing would cost more than
+    /// making each twice.
+    Sidecar,
 }
 
 /// One file the export should hold for an asset.
@@ -110,8 +112,9 @@ fn suffix(asset: &Asset, role: ResourceRole, path: Option<&Path>) -> String {
     }
 }
 
-/// Plans the files of `asset` under `stem`, for a library at `root`.
-pub fn plan_asset(asset: &Asset, root: &Path, stem: &str, sidecar: Option<Vec<u8>>) -> AssetPlan {
+/// Plans the files of `asset` under `stem`, for a library at `root`, with
+/// its XMP sidecar when `sidecar` holds the sidecar's bytes.
+pub fn plan_asset(asset: &Asset, root: &Path, stem: &str, sidecar: Option<&[u8]>) -> AssetPlan {
     let mut plan = AssetPlan {
         original_missing: asset.original_missing(),
         ..Default::default()
@@ -144,12 +147,12 @@ pub fn plan_asset(asset: &Asset, root: &Path, stem: &str, sidecar: Option<Vec<u8
     }
     if let Some(bytes) = sidecar {
         let mut key = Key::new("sidecar");
-        key.bytes(&bytes);
+        key.bytes(bytes);
         plan.files.push(PlannedFile {
             role: "sidecar",
             name: format!("{stem}.xmp"),
             size: Some(bytes.len() as u64),
-            source: Source::Bytes(bytes),
+            source: Source::Sidecar,
             source_key: key.finish(),
         });
     }
