@@ -14,9 +14,12 @@
 //!   APFS) when source and destination share a filesystem that can: no data
 //!   is written at all, and the clone is hashed in one read pass;
 //! - otherwise one pass in user space: a thread reads and hashes while
-//!   another writes (2 MiB buffers), with space reserved up front
-//!   (`fallocate`, so a full drive fails before anything is written) and
-//!   write-back started as data arrives (so the final fsync is short).
+//!   another writes (1 MiB buffers), with write-back started as data
+//!   arrives (so the final fsync is short). Space is not reserved up front
+//!   (`fallocate`): measured on ext4 it cost 15-20 % of throughput, and a
+//!   full drive is caught at the first failing write anyway, the temporary
+//!   file removed; the engines check a run's total size against
+//!   [`available_space`] before starting.
 //!
 //! Kernel-side copies (`copy_file_range`, `fcopyfile`) are deliberately not
 //! used: they hand no bytes to hash, so the hash would need a second read.
@@ -72,8 +75,8 @@ pub fn copy_file(src: &Path, dest: &Path, mtime: Option<SystemTime>) -> Result<C
     copy::copy_file(None, src, dest, mtime)
 }
 
-/// [`copy_file`], creating missing folders only inside `root`, and only if
-/// `root` exists. When a drive is unplugged its mount point can remain as an
+/// [`copy_file`] for a `dest` inside `root`, creating missing folders only
+/// if `root` exists. When a drive is unplugged its mount point can remain as an
 /// empty folder on the system disk (`/mnt/backup`, a stale `/Volumes/X`);
 /// creating `PhotoVault/Export/2024/...` there would quietly fill the system
 /// disk. With a root, that case is [`WriteError::DestinationGone`].

@@ -63,37 +63,6 @@ pub(super) fn clone_new(_src: &File, _dst: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
-/// Reserves `len` bytes for `file` without changing its size, so that a full
-/// destination is detected before a single byte is written, and the file's
-/// blocks are allocated in one go (less fragmentation on ext4/XFS).
-/// Filesystems that cannot preallocate are not an error.
-#[cfg(target_os = "linux")]
-pub(super) fn preallocate(file: &File, len: u64) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let Ok(len) = libc::off_t::try_from(len) else {
-        return Ok(());
-    };
-    if len == 0 {
-        return Ok(());
-    }
-    // SAFETY: plain syscall on an open descriptor.
-    let r = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
-    if r == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL | libc::EPERM) => Ok(()),
-        _ => Err(err),
-    }
-}
-
-/// No preallocation outside Linux: a full drive shows up on write instead.
-#[cfg(not(target_os = "linux"))]
-pub(super) fn preallocate(_file: &File, _len: u64) -> io::Result<()> {
-    Ok(())
-}
-
 /// Starts writing `len` bytes at `offset` back to the drive now, without
 /// waiting, so that the final fsync has little left to wait for (Linux
 /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`). A hint: errors surface at fsync.
