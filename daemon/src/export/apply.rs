@@ -11,11 +11,21 @@ use crate::destination::Destination;
 use crate::library::Asset;
 use crate::write::{self, WriteError};
 
+use super::copier::{Content, Copier, Done, Job};
 use super::naming::{self, FolderNames};
 use super::plan::{self, PlannedFile, Source};
 use super::{
     fresh_record, xmp, AssetNote, ExportError, ExportOptions, ExportReport, Progress, WrittenFile,
 };
+
+/// An asset whose files are being copied.
+struct Pending<'a> {
+    work: AssetWork<'a>,
+    files: Vec<(PlannedFile, String)>,
+    remaining: usize,
+    failure: Option<String>,
+    wrote_any: bool,
+}
 
 /// One asset's work for this run.
 pub(super) struct AssetWork<'a> {
@@ -228,7 +238,8 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Carries out the plan, recording every file as it lands.
+    /// Carries out the plan: files are copied a few at a time by a
+    /// [`Copier`], and each is recorded in the catalog as it lands.
     pub(super) fn apply(
         &mut self,
         work: Vec<AssetWork>,
@@ -243,50 +254,193 @@ impl<'a> Engine<'a> {
             .map(|(f, _)| file_size(f))
             .sum();
         progress.start(files, bytes);
-        for mut w in work {
-            if self.options.cancelled() {
-                return Err(ExportError::Cancelled);
-            }
-            let mut failure = None;
-            let wrote_any = !w.writes.is_empty() || !w.retire.is_empty();
-            if w.is_new && !self.options.dry_run {
-                // Reserve the stem before the first file lands, so that a run
-                // killed half-way through the asset resumes with the same
-                // names instead of choosing new ones.
-                if let Some(catalog) = self.catalog {
-                    catalog.put_asset(&w.record)?;
-                }
-            }
-            for (file, why) in std::mem::take(&mut w.writes) {
-                let path = export_path(&w.record.folder, &file.name);
-                if self.options.dry_run {
+        if self.options.dry_run {
+            for mut w in work {
+                let wrote_any = !w.writes.is_empty() || !w.retire.is_empty();
+                for (file, why) in std::mem::take(&mut w.writes) {
                     report.files.push(WrittenFile {
-                        path,
+                        path: export_path(&w.record.folder, &file.name),
                         role: file.role,
                         bytes: file.size,
                         why,
                     });
-                    continue;
                 }
-                match self.write_file(w.asset, &path, &file) {
-                    Ok(size) => {
-                        report.counts.bytes += size;
-                        progress.file_done(size);
-                    }
+                self.finish_asset(w, wrote_any, None, report)?;
+            }
+            return Ok(());
+        }
+        let Some(dest) = self.dest else {
+            return Ok(());
+        };
+        let root = dest.root().to_path_buf();
+        std::thread::scope(|scope| {
+            let mut copier = Copier::start(scope, root.clone());
+            let mut pending: HashMap<usize, Pending> = HashMap::new();
+            let mut stop: Option<ExportError> = None;
+            for (index, w) in work.into_iter().enumerate() {
+                if self.options.cancelled() {
+                    stop = Some(ExportError::Cancelled);
+                    break;
+                }
+                if let Err(e) = self.submit(index, w, &mut copier, &mut pending, progress, report) {
+                    stop = Some(e);
+                    break;
+                }
+                while let Some(done) = copier.try_next() {
+                    self.landed(done, &mut pending, progress, report, &mut stop)?;
+                }
+                if stop.is_some() {
+                    break;
+                }
+            }
+            copier.close();
+            while let Some(done) = copier.next() {
+                self.landed(done, &mut pending, progress, report, &mut stop)?;
+            }
+            stop.map_or(Ok(()), Err)
+        })
+    }
+
+    /// Prepares one asset's files: whatever is in the way moves to
+    /// `Versions/`, files already right are adopted, the rest are queued.
+    fn submit(
+        &self,
+        index: usize,
+        mut w: AssetWork<'a>,
+        copier: &mut Copier,
+        pending: &mut HashMap<usize, Pending<'a>>,
+        progress: &dyn Progress,
+        report: &mut ExportReport,
+    ) -> Result<(), ExportError> {
+        let (Some(dest), Some(catalog)) = (self.dest, self.catalog) else {
+            return Ok(());
+        };
+        if w.is_new {
+            // Reserve the stem before the first file lands, so that a run
+            // killed half-way through the asset resumes with the same names
+            // instead of choosing new ones.
+            catalog.put_asset(&w.record)?;
+        }
+        for old in std::mem::take(&mut w.retire) {
+            self.retire(&old.path)?;
+        }
+        let writes = std::mem::take(&mut w.writes);
+        let mut p = Pending {
+            wrote_any: !writes.is_empty(),
+            work: w,
+            files: Vec::new(),
+            remaining: 0,
+            failure: None,
+        };
+        let asset = p.work.asset;
+        let mtime = asset.created.map(SystemTime::from);
+        for (file, _) in writes {
+            let path = export_path(&p.work.record.folder, &file.name);
+            let target = dest.root().join(&path);
+            let adopted = if target.exists() {
+                match self.make_room(asset, &target, &path, &file) {
+                    Ok(adopted) => adopted,
                     Err(e) if e.stops_run() => return Err(e.into()),
                     Err(e) => {
-                        tracing::warn!(asset = %w.asset.uuid, error = %e, "a file of the asset could not be exported");
-                        failure.get_or_insert_with(|| e.to_string());
+                        p.failure.get_or_insert_with(|| e.to_string());
+                        continue;
                     }
                 }
+            } else {
+                None
+            };
+            if let Some(copied) = adopted {
+                self.record(asset, &path, &file, &copied, mtime)?;
+                report.counts.bytes += copied.size;
+                progress.file_done(copied.size);
+                continue;
             }
-            if !self.options.dry_run {
-                for old in std::mem::take(&mut w.retire) {
-                    self.retire(&old.path)?;
+            let content = match &file.source {
+                Source::File(src) => Content::File(src.clone()),
+                Source::Sidecar => Content::Bytes(xmp::sidecar(asset)),
+            };
+            copier.submit(Job {
+                asset: index,
+                file: p.files.len(),
+                target,
+                content,
+                mtime,
+            });
+            p.files.push((file, path));
+            p.remaining += 1;
+        }
+        if p.remaining == 0 {
+            return self.finish_asset(p.work, p.wrote_any, p.failure, report);
+        }
+        pending.insert(index, p);
+        Ok(())
+    }
+
+    /// A file came back from the copier: record it, and finish its asset
+    /// when it was the last one.
+    fn landed(
+        &self,
+        done: Done,
+        pending: &mut HashMap<usize, Pending<'a>>,
+        progress: &dyn Progress,
+        report: &mut ExportReport,
+        stop: &mut Option<ExportError>,
+    ) -> Result<(), ExportError> {
+        let Some(p) = pending.get_mut(&done.asset) else {
+            return Ok(());
+        };
+        let (file, path) = &p.files[done.file];
+        match done.result {
+            Ok(copied) => {
+                let mtime = p.work.asset.created.map(SystemTime::from);
+                self.record(p.work.asset, path, file, &copied, mtime)?;
+                report.counts.bytes += copied.size;
+                progress.file_done(copied.size);
+            }
+            Err(e) if e.stops_run() => {
+                p.failure.get_or_insert_with(|| e.to_string());
+                if stop.is_none() {
+                    *stop = Some(e.into());
                 }
             }
-            self.finish_asset(w, wrote_any, failure, report)?;
+            Err(e) => {
+                tracing::warn!(asset = %p.work.asset.uuid, error = %e, "a file of the asset could not be exported");
+                p.failure.get_or_insert_with(|| e.to_string());
+            }
         }
+        p.remaining -= 1;
+        if p.remaining == 0 {
+            if let Some(p) = pending.remove(&done.asset) {
+                self.finish_asset(p.work, p.wrote_any, p.failure, report)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a file that landed at `path`.
+    fn record(
+        &self,
+        asset: &Asset,
+        path: &str,
+        file: &PlannedFile,
+        copied: &write::Copied,
+        mtime: Option<SystemTime>,
+    ) -> Result<(), ExportError> {
+        let (Some(catalog), Some(run)) = (self.catalog, self.run) else {
+            return Ok(());
+        };
+        catalog.put_file(&FileRecord {
+            asset_uuid: asset.uuid.clone(),
+            role: file.role.to_string(),
+            path: path.to_string(),
+            size: copied.size,
+            mtime_ns: mtime
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos() as i64),
+            hash: copied.hash.to_hex().to_string(),
+            source_key: file.source_key.clone(),
+            run_id: run,
+        })?;
         Ok(())
     }
 
@@ -335,45 +489,6 @@ impl<'a> Engine<'a> {
             catalog.put_asset(&record)?;
         }
         Ok(())
-    }
-
-    /// Writes one file atomically, first moving whatever is at its path to
-    /// `Versions/`; returns the bytes written.
-    fn write_file(&self, asset: &Asset, path: &str, file: &PlannedFile) -> Result<u64, WriteError> {
-        let (Some(dest), Some(catalog), Some(run)) = (self.dest, self.catalog, self.run) else {
-            return Ok(0);
-        };
-        let target = dest.root().join(path);
-        let mtime = asset.created.map(SystemTime::from);
-        let adopted = if target.exists() {
-            self.make_room(asset, &target, path, file)?
-        } else {
-            None
-        };
-        let copied = match (adopted, &file.source) {
-            (Some(copied), _) => copied,
-            (None, Source::File(src)) => write::copy_file(src, &target, mtime)?,
-            (None, Source::Sidecar) => write::write_bytes(&target, &xmp::sidecar(asset), mtime)?,
-        };
-        let record = FileRecord {
-            asset_uuid: asset.uuid.clone(),
-            role: file.role.to_string(),
-            path: path.to_string(),
-            size: copied.size,
-            mtime_ns: mtime
-                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos() as i64),
-            hash: copied.hash.to_hex().to_string(),
-            source_key: file.source_key.clone(),
-            run_id: run,
-        };
-        catalog
-            .put_file(&record)
-            .map_err(|e| WriteError::Destination {
-                path: dest.catalog_path(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        Ok(copied.size)
     }
 
     /// Something is already at `target`: a file of ours being replaced, or

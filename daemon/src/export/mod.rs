@@ -14,6 +14,7 @@
 //! 4. marks assets no longer in the library as gone; their files stay.
 
 mod apply;
+mod copier;
 pub mod naming;
 pub mod plan;
 pub mod xmp;
