@@ -8,4 +8,5 @@ pub mod catalog;
 pub mod destination;
 pub mod export;
 pub mod library;
+mod sqlite_uri;
 pub mod write;

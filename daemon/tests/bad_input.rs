@@ -287,7 +287,7 @@ fn permission_errors_explain_how_to_grant_access() {
     std::fs::set_permissions(lib.db_path(), std::fs::Permissions::from_mode(0o000)).unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_photovaultd"));
     cmd.args(["inspect", "--library"]).arg(&lib.path);
-    if is_root() {
+    if photovault_testkit::is_root() {
         // The kernel grants root every read: ask as an unprivileged user.
         // A copy of the binary where that user can run it, whatever the
         // permissions of the build folder.
@@ -311,13 +311,4 @@ fn permission_errors_explain_how_to_grant_access() {
         stderr.contains("readable by the user") || stderr.contains("Full Disk Access"),
         "{stderr}"
     );
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }

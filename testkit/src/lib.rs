@@ -43,3 +43,14 @@ pub fn fixtures_dir() -> Option<std::path::PathBuf> {
         .join("../../shared/fixtures/photos-libraries");
     dir.is_dir().then_some(dir)
 }
+
+/// Whether the tests run as root: some need it (mounting a small tmpfs,
+/// asking as another user), and say so when they cannot.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}

@@ -100,3 +100,29 @@ pub fn tree_fingerprint(root: &Path) -> BTreeMap<PathBuf, String> {
     }
     out
 }
+
+/// Runs `photovaultd export --library LIB --to DEST --json EXTRA...`.
+pub fn export(lib: &Path, dest: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "export".as_ref(),
+        "--library".as_ref(),
+        lib.as_os_str(),
+        "--to".as_ref(),
+        dest.as_os_str(),
+        "--json".as_ref(),
+    ];
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    photovaultd(&args)
+}
+
+/// [`export`] that must succeed; returns its JSON summary.
+pub fn export_ok(lib: &Path, dest: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = export(lib, dest, extra);
+    assert!(
+        out.status.success(),
+        "export failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON summary")
+}

@@ -4,35 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use photovault_e2e::photovaultd;
+use photovault_e2e::{export, export_ok, photovaultd};
 use photovault_testkit::{at, AssetSpec, BuiltLibrary, Generation, LibraryBuilder};
 use serde_json::Value;
-
-fn export(lib: &Path, dest: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "export".as_ref(),
-        "--library".as_ref(),
-        lib.as_os_str(),
-        "--to".as_ref(),
-        dest.as_os_str(),
-        "--json".as_ref(),
-    ];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
-    photovaultd(&args)
-}
-
-fn export_ok(lib: &Path, dest: &Path, extra: &[&str]) -> Value {
-    let out = export(lib, dest, extra);
-    assert!(
-        out.status.success(),
-        "export failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON summary")
-}
 
 /// Every file under `root` except photovault's own folder: path -> (bytes
 /// hash, modification time, inode).

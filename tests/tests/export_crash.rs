@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use photovault_e2e::{bin, photovaultd};
+use photovault_e2e::{bin, export_ok, photovaultd};
 use photovault_testkit::{at, AssetSpec, BuiltLibrary, Generation, LibraryBuilder, ResourceRole};
 
 /// A library of `n` photos whose originals are `size` bytes of distinct data.
@@ -60,29 +60,12 @@ fn export_files(root: &Path) -> BTreeMap<PathBuf, String> {
     out
 }
 
-fn run_export(lib: &Path, dest: &Path) -> serde_json::Value {
-    let out = photovaultd(&[
-        "export".as_ref(),
-        "--library".as_ref(),
-        lib.as_os_str(),
-        "--to".as_ref(),
-        dest.as_os_str(),
-        "--json".as_ref(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn a_killed_export_resumes_to_exactly_a_clean_export() {
     let dir = tempfile::tempdir().unwrap();
     let lib = big_library(dir.path(), 60, 4 << 20);
     let clean = dir.path().join("Clean");
-    run_export(&lib.path, &clean);
+    export_ok(&lib.path, &clean, &[]);
     let want = export_files(&clean);
     let legit: HashSet<&String> = want.values().collect();
 
@@ -114,7 +97,7 @@ fn a_killed_export_resumes_to_exactly_a_clean_export() {
             );
         }
     }
-    let summary = run_export(&lib.path, &dest);
+    let summary = export_ok(&lib.path, &dest, &[]);
     assert_eq!(summary["errors"], 0, "{summary}");
     let got = export_files(&dest);
     assert!(
@@ -127,21 +110,12 @@ fn a_killed_export_resumes_to_exactly_a_clean_export() {
     );
     assert_eq!(got, want, "the resumed export differs from a clean one");
     // And it is complete: one more run has nothing to do.
-    assert_eq!(run_export(&lib.path, &dest)["bytes"], 0);
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
+    assert_eq!(export_ok(&lib.path, &dest, &[])["bytes"], 0);
 }
 
 #[test]
 fn a_destination_without_room_is_refused_with_what_is_needed() {
-    if !is_root() {
+    if !photovault_testkit::is_root() {
         println!("SKIPPED a_destination_without_room_is_refused_with_what_is_needed: mounting a small tmpfs needs root");
         return;
     }

@@ -183,15 +183,7 @@ impl Catalog {
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > schema::VERSION {
-            return Err(CatalogError::NewerVersion {
-                path: path.to_path_buf(),
-                found: version,
-            });
-        }
+        let version = schema_version(&conn, path)?;
         if version < schema::VERSION {
             schema::migrate(&conn, version).map_err(err)?;
         }
@@ -217,21 +209,13 @@ impl Catalog {
         } else {
             "mode=ro&immutable=1"
         };
-        let uri = format!("file:{}?{params}", path.display());
+        let uri = format!("file:{}?{params}", crate::sqlite_uri::escape(path));
         let conn = Connection::open_with_flags(
             uri,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(err)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > schema::VERSION {
-            return Err(CatalogError::NewerVersion {
-                path: path.to_path_buf(),
-                found: version,
-            });
-        }
+        schema_version(&conn, path)?;
         Ok(Catalog {
             path: path.to_path_buf(),
             conn,
@@ -504,6 +488,24 @@ impl Catalog {
         let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
         rows.collect::<rusqlite::Result<_>>().map_err(self.err())
     }
+}
+
+/// The catalog's schema version, refusing one newer than this photovault
+/// knows: misreading a newer catalog could lose track of files.
+fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| CatalogError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if version > schema::VERSION {
+        return Err(CatalogError::NewerVersion {
+            path: path.to_path_buf(),
+            found: version,
+        });
+    }
+    Ok(version)
 }
 
 const FILE_COLUMNS: &str =

@@ -198,7 +198,7 @@ fn write_summary(
         "Assets:    {total} ({}, {}), {} of originals; {trashed} in Recently Deleted",
         plural(photos, "photo"),
         plural(videos, "video"),
-        human_bytes(bytes)
+        indicatif::BinaryBytes(bytes)
     )?;
     let rows: [(&str, AssetTest); 17] = [
         ("favourites", &|a| a.favorite),
@@ -277,21 +277,5 @@ fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
-    }
-}
-
-/// Bytes as a person reads them (binary units, one decimal).
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

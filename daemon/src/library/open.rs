@@ -200,7 +200,7 @@ impl Database {
 /// writes, no new files; `mode=ro&immutable=1` without one: no lock, no
 /// `-shm`). Fails if SQLite cannot read it that way.
 fn open_read_only(db: &Path, params: &str) -> Result<Connection, rusqlite::Error> {
-    let uri = format!("file:{}?{params}", uri_path(db));
+    let uri = format!("file:{}?{params}", crate::sqlite_uri::escape(db));
     let conn = Connection::open_with_flags(
         uri,
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -262,33 +262,4 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
-}
-
-/// Escapes `path` for an SQLite URI: the characters that have a meaning
-/// there, and every byte outside printable ASCII (SQLite decodes `%HH` back
-/// to the same bytes, so any path the OS accepts works).
-fn uri_path(path: &Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let mut out = String::new();
-    for &b in path.as_os_str().as_bytes() {
-        match b {
-            b'%' | b'?' | b'#' => out.push_str(&format!("%{b:02x}")),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02x}")),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_escapes_query_and_fragment_characters() {
-        assert_eq!(
-            uri_path(Path::new("/a b/100% ?#.photoslibrary")),
-            "/a b/100%25 %3f%23.photoslibrary"
-        );
-    }
 }
