@@ -232,7 +232,7 @@ fn osxphotos_side_by_side(photovaultd: &Path, dir: &Path) -> Result<()> {
         return Ok(());
     }
     if !osxphotos.is_file() {
-        println!("\nSKIPPED osxphotos side by side: run `make bench-setup` to install osxphotos 0.77.2 into target/osxphotos-venv");
+        println!("\nSKIPPED osxphotos side by side: run `make osxphotos` to install osxphotos 0.77.2 into target/osxphotos-venv");
         return Ok(());
     }
     let lib = dir.join("synth-1000.photoslibrary");
