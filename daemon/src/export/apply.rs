@@ -152,6 +152,15 @@ impl<'a> Engine<'a> {
                     }
                     Some(_) => continue,
                 };
+                // The source is about to be read anyway, and Photos' record
+                // of its size can lag behind the file: the disk decides the
+                // space check and the progress bar.
+                let mut file = file;
+                if let Source::File(src) = &file.source {
+                    if let Ok(m) = std::fs::metadata(src) {
+                        file.size = Some(m.len());
+                    }
+                }
                 writes.push((file, why));
             }
             // A catalogued file of a role the asset no longer has (its edit
@@ -590,11 +599,8 @@ fn export_path(folder: &str, name: &str) -> String {
     }
 }
 
-/// Bytes a planned file will take: what Photos records, else the file's size.
+/// Bytes a planned file will take (its source's size, taken from the disk
+/// when it was planned).
 fn file_size(f: &PlannedFile) -> u64 {
-    match (&f.source, f.size) {
-        (_, Some(s)) => s,
-        (Source::File(p), None) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-        (Source::Sidecar, None) => 0,
-    }
+    f.size.unwrap_or(0)
 }
