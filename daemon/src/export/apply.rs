@@ -82,13 +82,9 @@ impl<'a> Engine<'a> {
         // Folders are compared as the filesystem may: "Trip" and "trip" are
         // one folder on a case-insensitive drive, with one set of names.
         let mut folders: HashMap<String, FolderNames> = HashMap::new();
-        let mut stems_by_folder: HashMap<String, Vec<String>> = HashMap::new();
-        for rec in self.known.values() {
-            stems_by_folder
-                .entry(naming::fold_key(&rec.folder))
-                .or_default()
-                .push(rec.stem.clone());
-        }
+        // The names taken in each folder, gathered only when a new asset
+        // needs a name: an incremental run without new assets skips it.
+        let mut stems_by_folder: Option<HashMap<String, Vec<String>>> = None;
         let mut work = Vec::new();
         for &asset in assets {
             let known = self.known.get(&asset.uuid);
@@ -124,7 +120,17 @@ impl<'a> Engine<'a> {
                     let folder = folder.to_string_lossy().trim_end_matches('/').to_string();
                     let key = naming::fold_key(&folder);
                     let names = folders.entry(key.clone()).or_insert_with(|| {
-                        FolderNames::new(stems_by_folder.get(&key).cloned().unwrap_or_default())
+                        let taken = stems_by_folder.get_or_insert_with(|| {
+                            let mut by_folder: HashMap<String, Vec<String>> = HashMap::new();
+                            for rec in self.known.values() {
+                                by_folder
+                                    .entry(naming::fold_key(&rec.folder))
+                                    .or_default()
+                                    .push(rec.stem.clone());
+                            }
+                            by_folder
+                        });
+                        FolderNames::new(taken.get(&key).cloned().unwrap_or_default())
                     });
                     let wanted = naming::split_name(&asset.original_filename).0;
                     let stem = names.claim(&wanted, plan::longest_suffix(asset));
