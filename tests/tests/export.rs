@@ -406,3 +406,35 @@ fn the_fixture_libraries_export_every_present_original() {
         assert_eq!(again["bytes"], 0, "{name}: second run wrote {again}");
     }
 }
+
+#[test]
+fn a_reverted_edit_moves_the_edited_files_to_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path(), Generation::Modern);
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+    let edited = dest.join("Export/2020/2020-06/IMG_0001_edited.jpeg");
+    let edited_bytes = std::fs::read(&edited).unwrap();
+    // "Revert to Original" in Photos: no more edit, no more render.
+    let uuid = &lib.assets[0].uuid;
+    lib.execute(&format!(
+        "UPDATE ZASSET SET ZADJUSTMENTSSTATE = 0, ZADJUSTMENTTIMESTAMP = NULL WHERE ZUUID = '{uuid}';
+         DELETE FROM ZINTERNALRESOURCE WHERE ZVERSION = 2 AND ZASSET = (SELECT Z_PK FROM ZASSET WHERE ZUUID = '{uuid}');"
+    ))
+    .unwrap();
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["updated"], 1, "{summary}");
+    assert!(!edited.exists(), "the old edit is no longer current");
+    assert!(
+        dest.join("Export/2020/2020-06/IMG_0001.JPG").exists(),
+        "the original stays"
+    );
+    let kept: Vec<PathBuf> = files_under(&dest, "Versions");
+    let moved = kept
+        .iter()
+        .find(|p| p.ends_with("Export/2020/2020-06/IMG_0001_edited.jpeg"))
+        .expect("edit kept in Versions/");
+    assert_eq!(std::fs::read(dest.join(moved)).unwrap(), edited_bytes);
+    // A later run has nothing more to do.
+    assert_eq!(export_ok(&lib.path, &dest, &[])["bytes"], 0);
+}

@@ -454,6 +454,11 @@ impl Catalog {
             )
             .and_then(|mut s| s.execute(params![path, versions_path, run, Utc::now().to_rfc3339()]))
             .map_err(self.err())?;
+        self.forget_file(path)
+    }
+
+    /// Forgets the file recorded at `path` (it is no longer on the drive).
+    pub fn forget_file(&self, path: &str) -> Result<()> {
         self.conn
             .prepare_cached("DELETE FROM files WHERE path = ?1")
             .and_then(|mut s| s.execute([path]))

@@ -336,12 +336,13 @@ impl<'a> Engine<'a> {
             // instead of choosing new ones.
             catalog.put_asset(&w.record)?;
         }
-        for old in std::mem::take(&mut w.retire) {
+        let retired = std::mem::take(&mut w.retire);
+        for old in &retired {
             self.retire(&old.path)?;
         }
         let writes = std::mem::take(&mut w.writes);
         let mut p = Pending {
-            wrote_any: !writes.is_empty(),
+            wrote_any: !writes.is_empty() || !retired.is_empty(),
             work: w,
             files: Vec::new(),
             remaining: 0,
@@ -547,9 +548,13 @@ impl<'a> Engine<'a> {
         let target = dest.root().join(path);
         if target.exists() {
             self.move_aside(&target, path)?;
+            let versions = self.versions_path(path);
+            catalog.move_to_versions(path, &versions.to_string_lossy(), run)?;
+        } else {
+            // Already gone from the drive (removed by hand): nothing to keep,
+            // and the catalog must not claim a copy under Versions/.
+            catalog.forget_file(path)?;
         }
-        let versions = self.versions_path(path);
-        catalog.move_to_versions(path, &versions.to_string_lossy(), run)?;
         Ok(())
     }
 
