@@ -438,3 +438,22 @@ fn a_reverted_edit_moves_the_edited_files_to_versions() {
     // A later run has nothing more to do.
     assert_eq!(export_ok(&lib.path, &dest, &[])["bytes"], 0);
 }
+
+#[test]
+fn a_change_written_without_photos_history_is_still_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = LibraryBuilder::new(Generation::Modern);
+    b.asset(AssetSpec::photo("IMG_0001.JPG", at(0, 2020, 1, 1, 0, 0, 0)));
+    let lib = b.build(&dir.path().join("L.photoslibrary")).unwrap();
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+    assert_eq!(export_ok(&lib.path, &dest, &[])["up_to_date"], true);
+    // A writer that bypasses Photos' persistent history (no ATRANSACTION row).
+    lib.execute("UPDATE ZADDITIONALASSETATTRIBUTES SET ZTITLE = 'Behind the back'")
+        .unwrap();
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["up_to_date"], false, "{summary}");
+    assert_eq!(summary["updated"], 1, "{summary}");
+    let xmp = std::fs::read_to_string(dest.join("Export/2020/2020-01/IMG_0001.xmp")).unwrap();
+    assert!(xmp.contains("Behind the back"));
+}

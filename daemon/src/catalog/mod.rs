@@ -115,6 +115,8 @@ pub struct RunRecord {
     pub options_key: String,
     /// What the run read (the library's path).
     pub source: Option<String>,
+    /// Size and time of the library's database files when the run read them.
+    pub source_stamp: Option<String>,
     /// The run-stopping error, if any.
     pub error: Option<String>,
 }
@@ -246,19 +248,23 @@ impl Catalog {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Records how a run ended.
+    /// Records how a run ended, and what it read: `history` and `stamp`
+    /// are Photos' history position and the database files' size and time
+    /// when the run started reading.
     pub fn finish_run(
         &self,
         run: i64,
         status: RunStatus,
         counts: &RunCounts,
         history: Option<i64>,
+        stamp: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
         self.conn
             .execute(
                 "UPDATE runs SET ended = ?2, status = ?3, exported = ?4, updated = ?5, unchanged = ?6,
-                 missing = ?7, errors = ?8, gone = ?9, bytes = ?10, history = ?11, error = ?12 WHERE id = ?1",
+                 missing = ?7, errors = ?8, gone = ?9, bytes = ?10, history = ?11, error = ?12,
+                 source_stamp = ?13 WHERE id = ?1",
                 params![
                     run,
                     Utc::now().to_rfc3339(),
@@ -272,6 +278,7 @@ impl Catalog {
                     counts.bytes as i64,
                     history,
                     error,
+                    stamp,
                 ],
             )
             .map_err(self.err())?;
@@ -283,7 +290,7 @@ impl Catalog {
         self.conn
             .query_row(
                 "SELECT id, engine, started, ended, status, exported, updated, unchanged, missing, errors,
-                        gone, bytes, history, options_key, error, source
+                        gone, bytes, history, options_key, error, source, source_stamp
                  FROM runs WHERE engine = ?1 ORDER BY id DESC LIMIT 1",
                 [engine],
                 |r| {
@@ -311,6 +318,7 @@ impl Catalog {
                         options_key: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
                         error: r.get(14)?,
                         source: r.get(15)?,
+                        source_stamp: r.get(16)?,
                     })
                 },
             )
@@ -568,7 +576,7 @@ mod tests {
             bytes: 3,
             ..Default::default()
         };
-        c.finish_run(run, RunStatus::Complete, &counts, Some(42), None)
+        c.finish_run(run, RunStatus::Complete, &counts, Some(42), Some("s"), None)
             .unwrap();
         drop(c);
 

@@ -18,6 +18,7 @@ CREATE TABLE runs (
     source      TEXT,
     options_key TEXT,
     history     INTEGER,
+    source_stamp TEXT,
     exported    INTEGER,
     updated     INTEGER,
     unchanged   INTEGER,

@@ -3,9 +3,10 @@
 //! kept up to date incrementally and never losing anything.
 //!
 //! A run:
-//! 1. reads Photos' history position. If it is where the last complete run
-//!    left it, with the same options and nothing missing or failed, nothing
-//!    can have changed, and the run ends there.
+//! 1. reads Photos' history position and the database files' size and
+//!    time. If both are where the last complete run left them, with the same
+//!    options and nothing missing or failed, nothing can have changed, and
+//!    the run ends there.
 //! 2. reads the library (one snapshot) and the catalog, and plans each
 //!    asset: an asset whose fingerprint is unchanged costs nothing; a changed
 //!    one rewrites only files whose source key changed.
@@ -230,6 +231,7 @@ pub fn export(
         None => HashMap::new(),
     };
 
+    let stamp = library.database_stamp();
     let history = library.history_position()?.map(|h| h.transaction);
     let source = library.root().to_string_lossy().into_owned();
     let last = match &catalog {
@@ -243,6 +245,7 @@ pub fn export(
                 && l.history == history
                 && l.options_key == options.key()
                 && l.source.as_deref() == Some(source.as_str())
+                && l.source_stamp.as_deref() == Some(stamp.as_str())
         })
         && !known
             .values()
@@ -252,7 +255,14 @@ pub fn export(
         report.counts.unchanged = known.values().filter(|a| a.gone_since.is_none()).count() as u64;
         if let (Some(c), false) = (&catalog, options.dry_run) {
             let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
-            c.finish_run(run, RunStatus::Complete, &report.counts, history, None)?;
+            c.finish_run(
+                run,
+                RunStatus::Complete,
+                &report.counts,
+                history,
+                Some(&stamp),
+                None,
+            )?;
         }
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
@@ -306,7 +316,14 @@ pub fn export(
         if result.is_ok() {
             c.mark_gone(&gone, run_started)?;
         }
-        c.finish_run(run, status, &report.counts, history, error.as_deref())?;
+        c.finish_run(
+            run,
+            status,
+            &report.counts,
+            history,
+            Some(&stamp),
+            error.as_deref(),
+        )?;
     }
     result.map(|()| report)
 }

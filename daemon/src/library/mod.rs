@@ -152,6 +152,27 @@ impl PhotosLibrary {
         history(&self.schema, &self.db.conn).map_err(|e| LibraryError::sqlite(&self.paths.root, e))
     }
 
+    /// Size and modification time of the database and its WAL: any write
+    /// to the database changes it. With the history position, it lets an
+    /// incremental run conclude "nothing changed" without reading assets,
+    /// even if some writer bypassed Photos' history.
+    pub fn database_stamp(&self) -> String {
+        let stamp = |p: &Path| match std::fs::metadata(p) {
+            Ok(m) => {
+                let ns = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}@{ns}", m.len())
+            }
+            Err(_) => "-".to_string(),
+        };
+        let mut wal = self.paths.database.as_os_str().to_owned();
+        wal.push("-wal");
+        format!("{};{}", stamp(&self.paths.database), stamp(Path::new(&wal)))
+    }
+
     /// The path of the library's main database file.
     pub fn database_path(&self) -> PathBuf {
         self.paths.database.clone()
