@@ -5,6 +5,7 @@
 //! shells around it.
 
 pub mod catalog;
+pub mod config;
 pub mod destination;
 pub mod export;
 pub mod library;

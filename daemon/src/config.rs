@@ -1,0 +1,503 @@
+//! The daemon's configuration: a TOML file, strict about what it accepts.
+//!
+//! A typo in a backup tool's configuration must not silently mean "no
+//! backup": unknown keys and bad values are refused at start, naming the
+//! file, the line and the key. Everything has a default, so no file at all is
+//! a valid configuration: the system Photos library, the platform's volume
+//! roots, the platform's state folder.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Quiet time after a library change before a backup starts, by default.
+pub const DEFAULT_DEBOUNCE_SECONDS: u64 = 30;
+
+/// What a destination is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The export engine (plain folder tree).
+    Export,
+    /// The library mirror.
+    Mirror,
+}
+
+/// One enrolled destination, as `photovaultctl dest add` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationEntry {
+    /// The name people use for it ("Backup 1").
+    pub name: String,
+    /// The id in its `destination.toml`: how the drive is recognised.
+    pub id: String,
+    /// What runs on it.
+    pub modes: Vec<Mode>,
+}
+
+/// The daemon's configuration, with every default applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub file: Option<PathBuf>,
+    /// The Photos library to back up.
+    pub library: PathBuf,
+    /// Folders whose subfolders are mounted volumes.
+    pub volume_roots: Vec<PathBuf>,
+    /// Where the socket, the state database and the logs live.
+    pub state_dir: PathBuf,
+    /// Quiet time after a library change before a backup starts.
+    pub debounce_seconds: u64,
+    /// Enrolled destinations.
+    pub destinations: Vec<DestinationEntry>,
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration {path}: {source}; check the path given with --config")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has an unknown key or a bad value.
+    #[error("{path}, line {line}: {message}; fix the configuration (see docs/configuration.md) and start photovaultd again")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+}
+
+/// The file as written, before defaults and checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    library: Option<Spanned<PathBuf>>,
+    volume_roots: Option<Spanned<Vec<PathBuf>>>,
+    state_dir: Option<Spanned<PathBuf>>,
+    debounce_seconds: Option<Spanned<i64>>,
+    #[serde(default, rename = "destination")]
+    destinations: Vec<Spanned<RawDestination>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    name: Spanned<String>,
+    id: Spanned<String>,
+    #[serde(default)]
+    mode: Option<Spanned<String>>,
+}
+
+/// Where things are by default on this platform, for this user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// The user's home folder.
+    pub home: PathBuf,
+    /// The user's name (Linux volume roots are per user).
+    pub user: String,
+    /// `$XDG_CONFIG_HOME`, if set (Linux).
+    pub xdg_config_home: Option<PathBuf>,
+    /// `$XDG_STATE_HOME`, if set (Linux).
+    pub xdg_state_home: Option<PathBuf>,
+    /// macOS or not.
+    pub macos: bool,
+}
+
+impl Platform {
+    /// This process's platform and environment.
+    pub fn current() -> Self {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Platform {
+            home: var("HOME").unwrap_or_else(|| PathBuf::from("/")),
+            user: std::env::var("USER").unwrap_or_default(),
+            xdg_config_home: var("XDG_CONFIG_HOME"),
+            xdg_state_home: var("XDG_STATE_HOME"),
+            macos: cfg!(target_os = "macos"),
+        }
+    }
+
+    /// The configuration file read when no `--config` is given.
+    pub fn default_config_file(&self) -> PathBuf {
+        if self.macos {
+            self.home
+                .join("Library/Application Support/photovault/config.toml")
+        } else {
+            self.xdg_config_home
+                .clone()
+                .unwrap_or_else(|| self.home.join(".config"))
+                .join("photovault/config.toml")
+        }
+    }
+
+    fn default_state_dir(&self) -> PathBuf {
+        if self.macos {
+            self.home.join("Library/Application Support/photovault")
+        } else {
+            self.xdg_state_home
+                .clone()
+                .unwrap_or_else(|| self.home.join(".local/state"))
+                .join("photovault")
+        }
+    }
+
+    fn default_volume_roots(&self) -> Vec<PathBuf> {
+        if self.macos {
+            vec![PathBuf::from("/Volumes")]
+        } else {
+            vec![
+                Path::new("/run/media").join(&self.user),
+                Path::new("/media").join(&self.user),
+            ]
+        }
+    }
+
+    fn default_library(&self) -> PathBuf {
+        self.home.join("Pictures/Photos Library.photoslibrary")
+    }
+}
+
+impl Config {
+    /// The configuration with every default and no file.
+    pub fn defaults(platform: &Platform) -> Self {
+        Config {
+            file: None,
+            library: platform.default_library(),
+            volume_roots: platform.default_volume_roots(),
+            state_dir: platform.default_state_dir(),
+            debounce_seconds: DEFAULT_DEBOUNCE_SECONDS,
+            destinations: Vec::new(),
+        }
+    }
+
+    /// Loads `file` if given (it must exist), else the platform's default
+    /// file if it exists, else the defaults.
+    pub fn load(file: Option<&Path>, platform: &Platform) -> Result<Self, ConfigError> {
+        let path = match file {
+            Some(f) => f.to_path_buf(),
+            None => {
+                let default = platform.default_config_file();
+                if !default.exists() {
+                    return Ok(Config::defaults(platform));
+                }
+                default
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Config::parse(&text, &path, platform)
+    }
+
+    /// Parses configuration text read from `path` (named in errors).
+    pub fn parse(text: &str, path: &Path, platform: &Platform) -> Result<Self, ConfigError> {
+        let invalid = |span: Option<Range<usize>>, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: span.map_or(1, |s| line_of(text, s.start)),
+            message,
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_string()))?;
+        let mut config = Config::defaults(platform);
+        config.file = Some(path.to_path_buf());
+        let absolute = |key: &str, p: &Spanned<PathBuf>| {
+            let value = expand_home(p.get_ref(), &platform.home);
+            if value.is_absolute() {
+                Ok(value)
+            } else {
+                Err(invalid(
+                    Some(p.span()),
+                    format!(
+                        "`{key}` must be an absolute path (or start with ~/), not {:?}",
+                        p.get_ref()
+                    ),
+                ))
+            }
+        };
+        if let Some(l) = &raw.library {
+            config.library = absolute("library", l)?;
+        }
+        if let Some(d) = &raw.state_dir {
+            config.state_dir = absolute("state_dir", d)?;
+        }
+        if let Some(roots) = &raw.volume_roots {
+            let mut out = Vec::new();
+            for r in roots.get_ref() {
+                let r = expand_home(r, &platform.home);
+                if !r.is_absolute() {
+                    return Err(invalid(
+                        Some(roots.span()),
+                        format!(
+                            "every entry of `volume_roots` must be an absolute path, not {r:?}"
+                        ),
+                    ));
+                }
+                out.push(r);
+            }
+            config.volume_roots = out;
+        }
+        if let Some(d) = &raw.debounce_seconds {
+            let v = *d.get_ref();
+            if !(1..=86_400).contains(&v) {
+                return Err(invalid(
+                    Some(d.span()),
+                    format!("`debounce_seconds` must be between 1 and 86400 (a day), not {v}"),
+                ));
+            }
+            config.debounce_seconds = v as u64;
+        }
+        for d in &raw.destinations {
+            let entry = d.get_ref();
+            let name = entry.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                return Err(invalid(
+                    Some(entry.name.span()),
+                    "`name` of a [[destination]] must not be empty".into(),
+                ));
+            }
+            if config
+                .destinations
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(&name))
+            {
+                return Err(invalid(
+                    Some(entry.name.span()),
+                    format!("two [[destination]] tables are named {name:?}; names must be unique"),
+                ));
+            }
+            let id = entry.id.get_ref().trim().to_string();
+            if uuid::Uuid::parse_str(&id).is_err() {
+                return Err(invalid(
+                    Some(entry.id.span()),
+                    format!("`id` of destination {name:?} is not a destination id (a UUID from its .photovault/destination.toml): {id:?}"),
+                ));
+            }
+            let modes = match &entry.mode {
+                None => vec![Mode::Export],
+                Some(m) => parse_modes(m.get_ref()).map_err(|msg| invalid(Some(m.span()), msg))?,
+            };
+            config
+                .destinations
+                .push(DestinationEntry { name, id, modes });
+        }
+        Ok(config)
+    }
+}
+
+/// `"export"`, `"mirror"` or `"export,mirror"`.
+fn parse_modes(text: &str) -> Result<Vec<Mode>, String> {
+    let mut modes = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let mode = match part {
+            "export" => Mode::Export,
+            "mirror" => Mode::Mirror,
+            other => return Err(format!(
+                "`mode` {other:?} is not a mode; use \"export\", \"mirror\" or \"export,mirror\""
+            )),
+        };
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    Ok(modes)
+}
+
+/// `~/x` as `<home>/x`; other paths unchanged.
+fn expand_home(p: &Path, home: &Path) -> PathBuf {
+    match p.strip_prefix("~") {
+        Ok(rest) => home.join(rest),
+        Err(_) => p.to_path_buf(),
+    }
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linux() -> Platform {
+        Platform {
+            home: "/home/ana".into(),
+            user: "ana".into(),
+            xdg_config_home: None,
+            xdg_state_home: None,
+            macos: false,
+        }
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/pv.toml"), &linux())
+    }
+
+    fn error_line(text: &str) -> (usize, String) {
+        match parse(text).unwrap_err() {
+            ConfigError::Invalid { line, message, .. } => (line, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_platform() {
+        let c = Config::defaults(&linux());
+        assert_eq!(
+            c.library,
+            Path::new("/home/ana/Pictures/Photos Library.photoslibrary")
+        );
+        assert_eq!(
+            c.volume_roots,
+            vec![PathBuf::from("/run/media/ana"), PathBuf::from("/media/ana")]
+        );
+        assert_eq!(c.state_dir, Path::new("/home/ana/.local/state/photovault"));
+        assert_eq!(c.debounce_seconds, 30);
+        assert_eq!(
+            linux().default_config_file(),
+            Path::new("/home/ana/.config/photovault/config.toml")
+        );
+        let mac = Platform {
+            macos: true,
+            ..linux()
+        };
+        assert_eq!(
+            Config::defaults(&mac).volume_roots,
+            vec![PathBuf::from("/Volumes")]
+        );
+        assert_eq!(
+            mac.default_config_file(),
+            Path::new("/home/ana/Library/Application Support/photovault/config.toml")
+        );
+        let xdg = Platform {
+            xdg_state_home: Some("/x/state".into()),
+            ..linux()
+        };
+        assert_eq!(
+            Config::defaults(&xdg).state_dir,
+            Path::new("/x/state/photovault")
+        );
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let c = parse(
+            r#"
+library = "~/Pictures/Family.photoslibrary"
+volume_roots = ["/mnt/vols"]
+state_dir = "/var/lib/pv"
+debounce_seconds = 5
+
+[[destination]]
+name = "Backup 1"
+id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+[[destination]]
+name = "Offsite"
+id = "6f1c2a0e-8a51-4c1e-9a57-2b7b3c4d5e6f"
+mode = "export,mirror"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.library,
+            Path::new("/home/ana/Pictures/Family.photoslibrary")
+        );
+        assert_eq!(c.volume_roots, vec![PathBuf::from("/mnt/vols")]);
+        assert_eq!(c.state_dir, Path::new("/var/lib/pv"));
+        assert_eq!(c.debounce_seconds, 5);
+        assert_eq!(c.destinations.len(), 2);
+        assert_eq!(c.destinations[0].modes, vec![Mode::Export]);
+        assert_eq!(c.destinations[1].modes, vec![Mode::Export, Mode::Mirror]);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_line_and_key() {
+        let (line, msg) = error_line("debounce_seconds = 3\nlibary = \"/x\"\n");
+        assert_eq!(line, 2);
+        assert!(msg.contains("libary"), "{msg}");
+
+        let (line, msg) = error_line("\n\ndebounce_seconds = 0\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("debounce_seconds"), "{msg}");
+
+        let (line, msg) = error_line("debounce_seconds = \"soon\"\n");
+        assert_eq!(line, 1);
+        assert!(
+            msg.contains("integer") || msg.contains("invalid type"),
+            "{msg}"
+        );
+
+        let (line, msg) = error_line("library = \"Pictures/x\"\n");
+        assert_eq!((line, msg.contains("absolute")), (1, true), "{msg}");
+
+        let (line, msg) = error_line("volume_roots = [\"/ok\", \"relative\"]\n");
+        assert_eq!((line, msg.contains("volume_roots")), (1, true), "{msg}");
+
+        let (line, msg) = error_line(
+            "[[destination]]\nname = \"A\"\nid = \"1b4e28ba-2fa1-11d2-883f-0016d3cca427\"\nmode = \"backup\"\n",
+        );
+        assert_eq!((line, msg.contains("mode")), (4, true), "{msg}");
+
+        let (line, msg) = error_line("[[destination]]\nname = \"A\"\nid = \"not-an-id\"\n");
+        assert_eq!((line, msg.contains("id")), (3, true), "{msg}");
+
+        let (_, msg) = error_line("[[destination]]\nname = \"A\"\nid = \"1b4e28ba-2fa1-11d2-883f-0016d3cca427\"\ncolour = 1\n");
+        assert!(msg.contains("colour"), "{msg}");
+
+        let two = "[[destination]]\nname = \"A\"\nid = \"1b4e28ba-2fa1-11d2-883f-0016d3cca427\"\n\n[[destination]]\nname = \"a\"\nid = \"6f1c2a0e-8a51-4c1e-9a57-2b7b3c4d5e6f\"\n";
+        let (line, msg) = error_line(two);
+        assert_eq!((line, msg.contains("unique")), (6, true), "{msg}");
+
+        let (line, _) = error_line("library = \n");
+        assert_eq!(line, 1);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_what_to_do() {
+        let err = parse("nope = 1").unwrap_err().to_string();
+        assert!(err.starts_with("/etc/pv.toml, line 1:"), "{err}");
+        assert!(err.contains("fix the configuration"), "{err}");
+    }
+
+    #[test]
+    fn loading_without_a_file_gives_the_defaults_and_a_named_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let platform = Platform {
+            home: dir.path().to_path_buf(),
+            ..linux()
+        };
+        assert_eq!(
+            Config::load(None, &platform).unwrap(),
+            Config::defaults(&platform)
+        );
+        let missing = dir.path().join("nope.toml");
+        assert!(matches!(
+            Config::load(Some(&missing), &platform),
+            Err(ConfigError::Read { .. })
+        ));
+        let file = platform.default_config_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "debounce_seconds = 7\n").unwrap();
+        let c = Config::load(None, &platform).unwrap();
+        assert_eq!((c.debounce_seconds, c.file), (7, Some(file)));
+    }
+}
