@@ -472,6 +472,14 @@ mode = "export,mirror"
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let example = include_str!("../../config/config.example.toml");
+        let c = parse(example).unwrap();
+        assert_eq!(c.debounce_seconds, DEFAULT_DEBOUNCE_SECONDS);
+        assert_eq!(c.library, Config::defaults(&linux()).library);
+    }
+
+    #[test]
     fn errors_name_the_file_and_what_to_do() {
         let err = parse("nope = 1").unwrap_err().to_string();
         assert!(err.starts_with("/etc/pv.toml, line 1:"), "{err}");
