@@ -305,9 +305,11 @@ fn parse_modes(text: &str) -> Result<Vec<Mode>, String> {
         let mode = match part {
             "export" => Mode::Export,
             "mirror" => Mode::Mirror,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "`mode` {other:?} is not a mode; use \"export\", \"mirror\" or \"export,mirror\""
-            )),
+            ))
+            }
         };
         if !modes.contains(&mode) {
             modes.push(mode);
