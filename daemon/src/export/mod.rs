@@ -6,7 +6,9 @@
 //! 1. reads Photos' history position and the database files' size and
 //!    time. If both are where the last complete run left them, with the same
 //!    options and nothing missing or failed, nothing can have changed, and
-//!    the run ends there.
+//!    the run ends there. It also ends there when the history moved on but
+//!    records only changes to entities the reader never reads (Photos'
+//!    background analysis: moments, highlights, face prints).
 //! 2. reads the library (one snapshot) and the catalog, and plans each
 //!    asset: an asset whose fingerprint is unchanged costs nothing; a changed
 //!    one rewrites only files whose source key changed.
@@ -226,11 +228,6 @@ pub fn export(
         Some(d) => Some(Catalog::open(&d.catalog_path())?),
         None => None,
     };
-    let known = match &catalog {
-        Some(c) => c.assets()?,
-        None => HashMap::new(),
-    };
-
     let stamp = library.database_stamp();
     let history = library.history_position()?.map(|h| h.transaction);
     let source = library.root().to_string_lossy().into_owned();
@@ -238,21 +235,35 @@ pub fn export(
         Some(c) => c.last_run(ENGINE)?,
         None => None,
     };
-    if !options.check
-        && history.is_some()
-        && last.as_ref().is_some_and(|l| {
-            l.status == RunStatus::Complete
-                && l.history == history
-                && l.options_key == options.key()
-                && l.source.as_deref() == Some(source.as_str())
-                && l.source_stamp.as_deref() == Some(stamp.as_str())
-        })
-        && !known
-            .values()
-            .any(|a| a.gone_since.is_none() && (a.original_missing || a.failed))
-    {
+    let (present, pending) = match &catalog {
+        Some(c) => c.asset_counts()?,
+        None => (0, 0),
+    };
+    // The run may end here when the last complete run, with the same
+    // options and source, left nothing to retry, and either the library's
+    // database is exactly as it was then, or Photos' history since then
+    // records only changes the reader never looks at.
+    let comparable = last.as_ref().filter(|l| {
+        !options.check
+            && pending == 0
+            && history.is_some()
+            && l.status == RunStatus::Complete
+            && l.options_key == options.key()
+            && l.source.as_deref() == Some(source.as_str())
+    });
+    let up_to_date = match comparable {
+        Some(l) if l.history == history && l.source_stamp.as_deref() == Some(stamp.as_str()) => {
+            true
+        }
+        Some(l) => match l.history {
+            Some(since) if history > Some(since) => !library.may_have_changed_since(since)?,
+            _ => false,
+        },
+        None => false,
+    };
+    if up_to_date {
         report.up_to_date = true;
-        report.counts.unchanged = known.values().filter(|a| a.gone_since.is_none()).count() as u64;
+        report.counts.unchanged = present;
         if let (Some(c), false) = (&catalog, options.dry_run) {
             let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
             c.finish_run(
@@ -267,6 +278,10 @@ pub fn export(
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
+    let known = match &catalog {
+        Some(c) => c.assets()?,
+        None => HashMap::new(),
+    };
 
     let snapshot = library.read()?;
     let mut assets: Vec<&Asset> = snapshot.assets.iter().filter(|a| !a.trashed).collect();

@@ -152,6 +152,49 @@ impl PhotosLibrary {
         history(&self.schema, &self.db.conn).map_err(|e| LibraryError::sqlite(&self.paths.root, e))
     }
 
+    /// Whether Photos' history since transaction `since` records a change
+    /// that could alter what [`read`](Self::read) returns: `false` only when
+    /// the history after `since` is complete (nothing newer was pruned) and
+    /// every change in it is to an entity the reader never reads (moments,
+    /// highlights, face prints, search data: what Photos' background
+    /// analysis rewrites all day). Anything unclear answers `true`.
+    ///
+    /// This lets an incremental run skip reading every asset when the
+    /// library moved on without touching anything a backup reflects. It
+    /// trusts that writers record their changes in the history, as Photos
+    /// does; a writer that bypasses it is caught by the next run whose
+    /// history position has not moved (see `database_stamp`).
+    pub fn may_have_changed_since(&self, since: i64) -> Result<bool, LibraryError> {
+        if !self.schema.has_history {
+            return Ok(true);
+        }
+        let conn = &self.db.conn;
+        let err = |e| LibraryError::sqlite(&self.paths.root, e);
+        let (oldest, newest): (Option<i64>, Option<i64>) = conn
+            .query_row("SELECT min(Z_PK), max(Z_PK) FROM ATRANSACTION", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(err)?;
+        // Pruned past our position, or reset: the gap may hide anything.
+        let (Some(oldest), Some(newest)) = (oldest, newest) else {
+            return Ok(true);
+        };
+        if oldest > since.saturating_add(1) || newest < since {
+            return Ok(true);
+        }
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT ZENTITY FROM ACHANGE WHERE ZTRANSACTIONID > ?1")
+            .map_err(err)?;
+        let mut rows = stmt.query([since]).map_err(err)?;
+        while let Some(row) = rows.next().map_err(err)? {
+            match row.get::<_, Option<i64>>(0).map_err(err)? {
+                Some(entity) if !self.schema.read_entities.contains(&entity) => {}
+                _ => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+
     /// Size and modification time of the database and its WAL: any write
     /// to the database changes it. With the history position, it lets an
     /// incremental run conclude "nothing changed" without reading assets,

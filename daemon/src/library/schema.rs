@@ -59,6 +59,10 @@ pub(crate) struct Schema {
     pub(crate) face_person_column: Option<String>,
     /// The persistent-history tables exist.
     pub(crate) has_history: bool,
+    /// Numbers of every entity stored in a table the reader reads (with all
+    /// the entities sharing such a table): a history change to any other
+    /// entity cannot change what the reader returns.
+    pub(crate) read_entities: HashSet<i64>,
     columns: HashMap<String, HashSet<String>>,
 }
 
@@ -121,7 +125,36 @@ impl Schema {
         let face_asset_column = pick(&["ZASSETFORFACE", "ZASSET"]);
         let face_person_column = pick(&["ZPERSONFORFACE", "ZPERSON"]);
 
+        let read_tables: HashSet<String> = [
+            Some(&asset),
+            album.as_ref(),
+            keyword.as_ref(),
+            entities.get("Person").as_ref(),
+            face.as_ref(),
+            attributes.as_ref(),
+            entities.get("AssetDescription").as_ref(),
+            entities.get("InternalResource").as_ref(),
+            entities.get("FileSystemBookmark").as_ref(),
+            entities.get("FileSystemVolume").as_ref(),
+            entities.get("UniformTypeIdentifier").as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|e| e.table.clone())
+        .collect();
+        let read_entities = entities
+            .name_of
+            .iter()
+            .filter(|(_, name)| {
+                entities
+                    .get(name)
+                    .is_some_and(|e| read_tables.contains(&e.table))
+            })
+            .map(|(&ent, _)| ent)
+            .collect();
+
         let schema = Schema {
+            read_entities,
             has_history: tables.contains("ATRANSACTION") && tables.contains("ACHANGE"),
             album: album.clone(),
             keyword,
