@@ -34,6 +34,9 @@ pub struct DestinationEntry {
     pub id: String,
     /// What runs on it.
     pub modes: Vec<Mode>,
+    /// The destination's folder relative to the top of its volume (empty:
+    /// the volume itself).
+    pub folder: PathBuf,
 }
 
 /// The daemon's configuration, with every default applied.
@@ -51,7 +54,20 @@ pub struct Config {
     pub debounce_seconds: u64,
     /// Enrolled destinations.
     pub destinations: Vec<DestinationEntry>,
+    /// Where the daily log files go.
+    pub log_dir: PathBuf,
+    /// Tell the user when a backup ends or fails: `"system"`, `"off"`, or
+    /// the absolute path of a program called with a title and a body.
+    pub notifications: String,
+    /// Keep the machine awake while a job runs.
+    pub prevent_sleep: bool,
+    /// First wait before a job that hit a transient error runs again
+    /// (doubled on each further attempt).
+    pub retry_seconds: u64,
 }
+
+/// Attempts of a job before a transient error counts as a failure.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +101,10 @@ struct RawConfig {
     volume_roots: Option<Spanned<Vec<PathBuf>>>,
     state_dir: Option<Spanned<PathBuf>>,
     debounce_seconds: Option<Spanned<i64>>,
+    log_dir: Option<Spanned<PathBuf>>,
+    notifications: Option<Spanned<String>>,
+    prevent_sleep: Option<bool>,
+    retry_seconds: Option<Spanned<i64>>,
     #[serde(default, rename = "destination")]
     destinations: Vec<Spanned<RawDestination>>,
 }
@@ -96,6 +116,8 @@ struct RawDestination {
     id: Spanned<String>,
     #[serde(default)]
     mode: Option<Spanned<String>>,
+    #[serde(default)]
+    folder: Option<Spanned<PathBuf>>,
 }
 
 /// Where things are by default on this platform, for this user.
@@ -165,8 +187,33 @@ impl Platform {
         }
     }
 
+    /// The system library: where Photos' own preferences say it is
+    /// (macOS), else the default location.
     fn default_library(&self) -> PathBuf {
+        if self.macos {
+            let prefs = self.home.join(
+                "Library/Containers/com.apple.photolibraryd/Data/Library/Preferences/com.apple.photolibraryd.plist",
+            );
+            if let Some(path) = plist::Value::from_file(&prefs).ok().and_then(|v| {
+                v.as_dictionary()?
+                    .get("SystemLibraryPath")?
+                    .as_string()
+                    .map(PathBuf::from)
+            }) {
+                return path;
+            }
+        }
         self.home.join("Pictures/Photos Library.photoslibrary")
+    }
+
+    /// Where the daily log files go by default: `~/Library/Logs/photovault`
+    /// on macOS, `logs/` in the state folder elsewhere.
+    pub fn default_log_dir(&self, state_dir: &Path) -> PathBuf {
+        if self.macos {
+            self.home.join("Library/Logs/photovault")
+        } else {
+            state_dir.join("logs")
+        }
     }
 }
 
@@ -180,6 +227,10 @@ impl Config {
             state_dir: platform.default_state_dir(),
             debounce_seconds: DEFAULT_DEBOUNCE_SECONDS,
             destinations: Vec::new(),
+            log_dir: platform.default_log_dir(&platform.default_state_dir()),
+            notifications: "system".into(),
+            prevent_sleep: true,
+            retry_seconds: 60,
         }
     }
 
@@ -233,6 +284,33 @@ impl Config {
         }
         if let Some(d) = &raw.state_dir {
             config.state_dir = absolute("state_dir", d)?;
+            config.log_dir = platform.default_log_dir(&config.state_dir);
+        }
+        if let Some(d) = &raw.log_dir {
+            config.log_dir = absolute("log_dir", d)?;
+        }
+        if let Some(n) = &raw.notifications {
+            let v = n.get_ref().trim();
+            if v != "system" && v != "off" && !Path::new(v).is_absolute() {
+                return Err(invalid(
+                    Some(n.span()),
+                    format!("`notifications` must be \"system\", \"off\" or the absolute path of a program, not {v:?}"),
+                ));
+            }
+            config.notifications = v.to_string();
+        }
+        if let Some(p) = raw.prevent_sleep {
+            config.prevent_sleep = p;
+        }
+        if let Some(r) = &raw.retry_seconds {
+            let v = *r.get_ref();
+            if !(1..=86_400).contains(&v) {
+                return Err(invalid(
+                    Some(r.span()),
+                    format!("`retry_seconds` must be between 1 and 86400 (a day), not {v}"),
+                ));
+            }
+            config.retry_seconds = v as u64;
         }
         if let Some(roots) = &raw.volume_roots {
             let mut out = Vec::new();
@@ -290,9 +368,27 @@ impl Config {
                 None => vec![Mode::Export],
                 Some(m) => parse_modes(m.get_ref()).map_err(|msg| invalid(Some(m.span()), msg))?,
             };
-            config
-                .destinations
-                .push(DestinationEntry { name, id, modes });
+            let folder = match &entry.folder {
+                None => PathBuf::new(),
+                Some(f) => {
+                    let p = f.get_ref();
+                    if p.is_absolute()
+                        || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+                    {
+                        return Err(invalid(
+                            Some(f.span()),
+                            format!("`folder` of destination {name:?} must be a relative path inside the volume, without `..`: {p:?}"),
+                        ));
+                    }
+                    p.clone()
+                }
+            };
+            config.destinations.push(DestinationEntry {
+                name,
+                id,
+                modes,
+                folder,
+            });
         }
         Ok(config)
     }

@@ -9,5 +9,6 @@ pub mod config;
 pub mod destination;
 pub mod export;
 pub mod library;
+pub mod service;
 mod sqlite_uri;
 pub mod write;

@@ -2,17 +2,26 @@
 
 mod commands;
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 /// photovault's daemon and engines: verified, incremental backups of Apple
 /// Photos libraries onto external drives.
+///
+/// Without a command it runs as the daemon: it watches for enrolled backup
+/// drives and library changes, runs backups, and answers photovaultctl on its
+/// socket. It stops cleanly on SIGTERM or SIGINT.
 #[derive(Parser)]
 #[command(name = "photovaultd", version, about, long_about = None)]
 struct Cli {
+    /// Configuration file (default: the platform's, else built-in defaults).
+    #[arg(long, value_name = "FILE", global = false)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -24,6 +33,26 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        // The daemon: logs go to its files, and to stderr when a person
+        // watches the terminal.
+        let foreground = std::io::stderr().is_terminal();
+        let config = match cli.config.map(std::path::absolute).transpose() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("photovaultd: error: the --config path cannot be used: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match photovault::service::run(config.as_deref(), foreground) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("photovaultd: error: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PHOTOVAULT_LOG")
@@ -31,8 +60,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match command {
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Export(args) => commands::export::run(&args),
     };

@@ -4,6 +4,506 @@
 //! small: it depends on these types alone, not on SQLite, HEIC decoding or the
 //! engines. Both sides refuse a peer whose [`PROTOCOL_VERSION`] differs, so a
 //! client left behind by an upgrade says so instead of misreading replies.
+//!
+//! # Wire format
+//! Newline-delimited JSON over a Unix socket. The client writes one
+//! [`Request`] per line; the daemon answers with one or more [`Response`]
+//! lines. A request that streams (`status` with `watch`, `backup` with
+//! `wait`, `logs` with `follow`) gets responses until the stream ends with
+//! [`ResponseBody::End`], or until the client hangs up. Lines longer than
+//! [`MAX_LINE_BYTES`] are refused and the connection closed.
+//!
+//! ```text
+//! → {"version":1,"request":"status"}
+//! ← {"version":1,"response":"status","daemon":{…},"library":{…},"destinations":[…],"jobs":[…]}
+//! ```
+
+use serde::{Deserialize, Serialize};
 
 /// Version of the wire protocol; bumped on any incompatible message change.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest request or response line either side accepts, newline included.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The socket's file name inside the daemon's state folder.
+pub const SOCKET_NAME: &str = "photovaultd.sock";
+
+/// One request line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The client's [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// What is asked.
+    #[serde(flatten)]
+    pub body: RequestBody,
+}
+
+impl Request {
+    /// A request of this protocol version.
+    pub fn new(body: RequestBody) -> Self {
+        Request {
+            version: PROTOCOL_VERSION,
+            body,
+        }
+    }
+}
+
+/// What a client can ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum RequestBody {
+    /// The daemon, the library, every destination and the jobs. With
+    /// `watch`, a new status each time something changes (at most twice a
+    /// second) until the client hangs up.
+    Status {
+        /// Keep sending.
+        #[serde(default)]
+        watch: bool,
+    },
+    /// Queue a backup of one destination (by name or id), or of every
+    /// mounted one. With `wait`, job updates stream until they all end.
+    Backup {
+        /// Name or id; `None` for every mounted destination.
+        #[serde(default)]
+        destination: Option<String>,
+        /// Stream the jobs until they end.
+        #[serde(default)]
+        wait: bool,
+    },
+    /// Queued and running jobs.
+    Jobs,
+    /// Finished jobs, newest first.
+    History {
+        /// Name or id; `None` for all.
+        #[serde(default)]
+        destination: Option<String>,
+        /// At most this many.
+        #[serde(default = "default_history_limit")]
+        limit: u32,
+    },
+    /// Cancel a queued or running job.
+    Cancel {
+        /// The job's id.
+        job: i64,
+    },
+    /// Stop running jobs (they are queued again) and start none until
+    /// [`RequestBody::Resume`].
+    Pause,
+    /// Start jobs again after a pause.
+    Resume,
+    /// The daemon's log: the last `lines` lines at `level` or above, then,
+    /// with `follow`, new lines as they are written.
+    Logs {
+        /// Keep sending new lines.
+        #[serde(default)]
+        follow: bool,
+        /// `error`, `warn`, `info`, `debug` or `trace`; default `info`.
+        #[serde(default)]
+        level: Option<String>,
+        /// How many past lines; default 50.
+        #[serde(default)]
+        lines: Option<u32>,
+    },
+    /// Enrol a destination: write its marker at `path` (a folder on a
+    /// mounted volume) and add it to the configuration file.
+    DestAdd {
+        /// Folder on the drive (absolute).
+        path: String,
+        /// The name people will use for it.
+        name: String,
+        /// `export`, `mirror` or `export,mirror`; default `export`.
+        #[serde(default)]
+        mode: Option<String>,
+    },
+    /// Remove a destination from the configuration (its drive is left as
+    /// it is: the backup stays readable and can be enrolled again).
+    DestRemove {
+        /// Name or id.
+        name: String,
+    },
+    /// Read the configuration file again (after editing it by hand).
+    Reload,
+}
+
+fn default_history_limit() -> u32 {
+    20
+}
+
+/// One response line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// The daemon's [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// The answer.
+    #[serde(flatten)]
+    pub body: ResponseBody,
+}
+
+impl Response {
+    /// A response of this protocol version.
+    pub fn new(body: ResponseBody) -> Self {
+        Response {
+            version: PROTOCOL_VERSION,
+            body,
+        }
+    }
+
+    /// An error response.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Response::new(ResponseBody::Error {
+            code,
+            message: message.into(),
+        })
+    }
+}
+
+/// What the daemon answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "response", rename_all = "snake_case")]
+pub enum ResponseBody {
+    /// The answer to [`RequestBody::Status`].
+    Status(StatusReport),
+    /// Jobs: queued by a backup request (a duplicate request names the job
+    /// already queued), or the answer to `jobs` and `history`.
+    Jobs {
+        /// The jobs.
+        jobs: Vec<JobInfo>,
+    },
+    /// One job changed (streamed while a client waits for it).
+    Job(JobInfo),
+    /// One line of the log.
+    Log(LogLine),
+    /// Done, with a sentence for the user.
+    Ok {
+        /// What was done.
+        message: String,
+    },
+    /// The request failed.
+    Error {
+        /// Machine-readable kind.
+        code: ErrorCode,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// A stream ended.
+    End,
+}
+
+/// Kinds of failed requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The line is not a request.
+    BadRequest,
+    /// The request kind is not one this daemon knows.
+    UnknownRequest,
+    /// Client and daemon speak different protocol versions.
+    Version,
+    /// The line is over [`MAX_LINE_BYTES`].
+    TooLong,
+    /// A destination or job named in the request does not exist.
+    NotFound,
+    /// The request cannot be done now (nothing mounted, shutting down…).
+    Refused,
+    /// Something failed inside the daemon.
+    Internal,
+}
+
+/// Everything `photovaultctl status` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The daemon itself.
+    pub daemon: DaemonInfo,
+    /// The source library.
+    pub library: LibraryInfo,
+    /// Every enrolled destination.
+    pub destinations: Vec<DestinationStatus>,
+    /// Queued and running jobs.
+    pub jobs: Vec<JobInfo>,
+}
+
+/// The daemon process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    /// Its process id.
+    pub pid: u32,
+    /// Its version.
+    pub version: String,
+    /// When it started (RFC 3339).
+    pub started: String,
+    /// No job starts while paused.
+    pub paused: bool,
+    /// The configuration file, if one was read.
+    pub config_file: Option<String>,
+    /// Its state folder.
+    pub state_dir: String,
+    /// Its log folder.
+    pub log_dir: String,
+    /// The folders watched for volumes.
+    pub volume_roots: Vec<String>,
+}
+
+/// The source library, as the last look at it found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryInfo {
+    /// Its path.
+    pub path: String,
+    /// Assets not in the trash, when known.
+    pub assets: Option<u64>,
+    /// Assets whose original is not on this Mac (cloud-only, referenced
+    /// volume away), when known.
+    pub missing_originals: Option<u64>,
+    /// When it was last read (RFC 3339).
+    pub checked: Option<String>,
+    /// Why it could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// One enrolled destination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DestinationStatus {
+    /// Its name.
+    pub name: String,
+    /// Its id (in its `destination.toml`).
+    pub id: String,
+    /// What runs on it (`export`, `mirror`).
+    pub modes: Vec<String>,
+    /// Whether it is mounted now.
+    pub mounted: bool,
+    /// Where it is mounted.
+    pub path: Option<String>,
+    /// End of the last successful backup (RFC 3339).
+    pub last_success: Option<String>,
+    /// Free space on its volume, when mounted.
+    pub free_bytes: Option<u64>,
+    /// Why photovault will not write to it although it is mounted
+    /// (read-only, Time Machine).
+    pub refused: Option<String>,
+    /// Its queued or running job, if any (the running one first).
+    pub job: Option<JobInfo>,
+}
+
+/// A job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting: for its turn, for its drive, or for a retry.
+    Queued,
+    /// Running now.
+    Running,
+    /// Finished successfully.
+    Done,
+    /// Finished with an error that retrying will not fix.
+    Failed,
+    /// Stopped before the end (drive removed, daemon stopped); the next
+    /// mount runs it again.
+    Interrupted,
+    /// Cancelled by the user.
+    Cancelled,
+}
+
+impl JobState {
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+
+    /// The lower-case name used on the wire and in the state database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Interrupted => "interrupted",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state called `s`, if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            "interrupted" => JobState::Interrupted,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// One job of the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    /// Its id.
+    pub id: i64,
+    /// What it does (`export`).
+    pub kind: String,
+    /// The destination's name.
+    pub destination: String,
+    /// The destination's id.
+    pub destination_id: String,
+    /// Where it stands.
+    pub state: JobState,
+    /// Why it was queued ("drive connected", "library changed", "requested").
+    pub reason: String,
+    /// When it was queued (RFC 3339).
+    pub created: String,
+    /// When it last started.
+    pub started: Option<String>,
+    /// When it ended.
+    pub ended: Option<String>,
+    /// How many times it started.
+    pub attempts: u32,
+    /// For a queued job waiting to retry: not before (RFC 3339).
+    pub retry_at: Option<String>,
+    /// Why it failed or was interrupted; for a queued job, why it waits.
+    pub error: Option<String>,
+    /// Progress of a running job.
+    pub progress: Option<JobProgress>,
+    /// What a finished job did.
+    pub summary: Option<JobSummary>,
+}
+
+/// Progress of a running job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// Files written so far.
+    pub files_done: u64,
+    /// Files the job will write.
+    pub files_total: u64,
+    /// Bytes written so far.
+    pub bytes_done: u64,
+    /// Bytes the job will write.
+    pub bytes_total: u64,
+    /// Estimated seconds left, once it can be estimated.
+    pub eta_seconds: Option<u64>,
+}
+
+/// What a finished job did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSummary {
+    /// The library had not changed: nothing to do.
+    pub up_to_date: bool,
+    /// Assets exported for the first time.
+    pub exported: u64,
+    /// Assets with a changed file.
+    pub updated: u64,
+    /// Assets with nothing to do.
+    pub unchanged: u64,
+    /// Assets whose original is missing (exported later).
+    pub missing: u64,
+    /// Assets that failed.
+    pub errors: u64,
+    /// Assets gone from the library since the last run (their files stay).
+    pub gone: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// One line of the daemon's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`.
+    pub level: String,
+    /// The line as written to the log file.
+    pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_read_as_documented() {
+        let r: Request = serde_json::from_str(r#"{"version":1,"request":"status"}"#).unwrap();
+        assert_eq!(r.body, RequestBody::Status { watch: false });
+        let r: Request =
+            serde_json::from_str(r#"{"version":1,"request":"backup","destination":"B","wait":true}"#)
+                .unwrap();
+        assert_eq!(
+            r.body,
+            RequestBody::Backup {
+                destination: Some("B".into()),
+                wait: true
+            }
+        );
+        let r: Request =
+            serde_json::from_str(r#"{"version":1,"request":"history"}"#).unwrap();
+        assert_eq!(
+            r.body,
+            RequestBody::History {
+                destination: None,
+                limit: 20
+            }
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"version":1,"request":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        let job = JobInfo {
+            id: 3,
+            kind: "export".into(),
+            destination: "Backup".into(),
+            destination_id: "id".into(),
+            state: JobState::Running,
+            reason: "drive connected".into(),
+            created: "2026-11-22T10:00:00Z".into(),
+            started: None,
+            ended: None,
+            attempts: 1,
+            retry_at: None,
+            error: None,
+            progress: Some(JobProgress {
+                files_done: 1,
+                files_total: 2,
+                bytes_done: 3,
+                bytes_total: 4,
+                eta_seconds: None,
+            }),
+            summary: None,
+        };
+        for body in [
+            ResponseBody::Job(job.clone()),
+            ResponseBody::Jobs { jobs: vec![job] },
+            ResponseBody::End,
+            ResponseBody::Ok {
+                message: "fine".into(),
+            },
+        ] {
+            let r = Response::new(body);
+            let line = serde_json::to_string(&r).unwrap();
+            assert!(line.contains(r#""version":1"#), "{line}");
+            assert_eq!(serde_json::from_str::<Response>(&line).unwrap(), r);
+        }
+        let e = serde_json::to_string(&Response::error(ErrorCode::TooLong, "x")).unwrap();
+        assert_eq!(
+            e,
+            r#"{"version":1,"response":"error","code":"too_long","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn job_states_name_themselves() {
+        for s in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+            JobState::Interrupted,
+            JobState::Cancelled,
+        ] {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+    }
+}

@@ -147,3 +147,9 @@ pub fn remove_temporaries(dir: &Path) -> io::Result<usize> {
 pub fn available_space(path: &Path) -> io::Result<u64> {
     sys::available_space(path)
 }
+
+/// Whether `path` is on a filesystem mounted read-only (a volume photovault
+/// must not try to write to); `false` when it cannot be told.
+pub fn is_read_only(path: &Path) -> bool {
+    sys::is_read_only(path).unwrap_or(false)
+}

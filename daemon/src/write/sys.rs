@@ -110,6 +110,21 @@ pub(super) fn drop_cache(_file: &File) {}
 
 /// statvfs: blocks available to unprivileged users times the fragment size.
 pub(super) fn available_space(path: &Path) -> io::Result<u64> {
+    let st = statvfs(path)?;
+    // Field widths differ between platforms (u32 on macOS, u64 on Linux).
+    #[allow(clippy::unnecessary_cast)]
+    let bytes = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+    Ok(bytes)
+}
+
+/// Whether the filesystem holding `path` is mounted read-only.
+pub(super) fn is_read_only(path: &Path) -> io::Result<bool> {
+    let st = statvfs(path)?;
+    #[allow(clippy::unnecessary_cast)]
+    Ok(st.f_flag as u64 & libc::ST_RDONLY as u64 != 0)
+}
+
+fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
     use std::os::unix::ffi::OsStrExt;
     let name = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
@@ -120,11 +135,7 @@ pub(super) fn available_space(path: &Path) -> io::Result<u64> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: statvfs succeeded, so it filled the buffer.
-    let st = unsafe { st.assume_init() };
-    // Field widths differ between platforms (u32 on macOS, u64 on Linux).
-    #[allow(clippy::unnecessary_cast)]
-    let bytes = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
-    Ok(bytes)
+    Ok(unsafe { st.assume_init() })
 }
 
 /// Makes a rename inside `dir` durable. Filesystems that cannot fsync a

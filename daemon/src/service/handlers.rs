@@ -1,0 +1,314 @@
+//! One handler per request of the control socket.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use photovault_protocol::{
+    DaemonInfo, DestinationStatus, ErrorCode, JobInfo, JobState, LogLine, RequestBody,
+    ResponseBody, StatusReport,
+};
+use tokio::io::AsyncBufReadExt;
+
+use super::enrol;
+use super::logs;
+use super::pipeline::{Pipeline, PipelineError};
+use super::server::Client;
+use super::state::timestamp;
+
+/// Everything the handlers share.
+pub struct Context {
+    /// The job pipeline (which holds the configuration and the mounts).
+    pub pipeline: Arc<Pipeline>,
+    /// When the daemon started.
+    pub started: chrono::DateTime<chrono::Utc>,
+    /// The log, for `logs` and `logs --follow`.
+    pub logs: Arc<logs::LogHandle>,
+    /// Asks the volume watcher to scan again (after enrolment or reload).
+    pub rescan: tokio::sync::mpsc::UnboundedSender<()>,
+    /// The platform (for the default configuration file).
+    pub platform: crate::config::Platform,
+}
+
+/// The reader side of the connection, watched while streaming to notice a
+/// client that hung up.
+pub type Reader = tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>;
+
+/// Answers one request; `Ok(false)` closes the connection.
+pub async fn handle(
+    body: RequestBody,
+    cx: &Context,
+    client: &mut Client,
+    reader: &mut Reader,
+) -> io::Result<bool> {
+    let p = &cx.pipeline;
+    let result: Result<(), PipelineError> = match body {
+        RequestBody::Status { watch } => return status(cx, watch, client, reader).await,
+        RequestBody::Backup { destination, wait } => {
+            let jobs = match destination {
+                Some(d) => p.request(&d).map(|j| vec![j]),
+                None => p.enqueue_mounted("requested").and_then(|jobs| {
+                    if jobs.is_empty() {
+                        Err(PipelineError::NothingMounted)
+                    } else {
+                        Ok(jobs)
+                    }
+                }),
+            };
+            match jobs {
+                Ok(jobs) => {
+                    client.send(ResponseBody::Jobs { jobs: jobs.clone() }).await?;
+                    if wait {
+                        return follow_jobs(cx, jobs, client, reader).await;
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        RequestBody::Jobs => match p.active() {
+            Ok(jobs) => client.send(ResponseBody::Jobs { jobs }).await.map(|_| Ok(()))?,
+            Err(e) => Err(e),
+        },
+        RequestBody::History { destination, limit } => {
+            let id = match destination.as_deref().map(|d| p.destination(d)) {
+                Some(Err(e)) => return reply_error(client, e).await,
+                Some(Ok(d)) => Some(d.id),
+                None => None,
+            };
+            match p.state().history(id.as_deref(), limit) {
+                Ok(jobs) => {
+                    client.send(ResponseBody::Jobs { jobs }).await?;
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        RequestBody::Cancel { job } => match p.cancel(job) {
+            Ok(info) => client.send(ResponseBody::Job(info)).await.map(|_| Ok(()))?,
+            Err(e) => Err(e),
+        },
+        RequestBody::Pause => {
+            p.pause();
+            ok(client, "paused: running jobs are queued again and none starts until `photovaultctl resume`").await?;
+            Ok(())
+        }
+        RequestBody::Resume => {
+            p.resume();
+            ok(client, "resumed").await?;
+            Ok(())
+        }
+        RequestBody::Logs {
+            follow,
+            level,
+            lines,
+        } => return logs(cx, follow, level, lines, client, reader).await,
+        RequestBody::DestAdd { path, name, mode } => {
+            match enrol::add(cx, &path, &name, mode.as_deref()) {
+                Ok(message) => ok(client, &message).await?,
+                Err(e) => client.error(ErrorCode::Refused, format!("{e:#}")).await?,
+            }
+            Ok(())
+        }
+        RequestBody::DestRemove { name } => {
+            match enrol::remove(cx, &name) {
+                Ok(message) => ok(client, &message).await?,
+                Err(e) => client.error(ErrorCode::Refused, format!("{e:#}")).await?,
+            }
+            Ok(())
+        }
+        RequestBody::Reload => {
+            match enrol::reload(cx) {
+                Ok(message) => ok(client, &message).await?,
+                Err(e) => client.error(ErrorCode::Refused, format!("{e:#}")).await?,
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) => reply_error(client, e).await,
+    }
+}
+
+async fn ok(client: &mut Client, message: &str) -> io::Result<()> {
+    client
+        .send(ResponseBody::Ok {
+            message: message.to_string(),
+        })
+        .await
+}
+
+async fn reply_error(client: &mut Client, e: PipelineError) -> io::Result<bool> {
+    let code = match &e {
+        PipelineError::UnknownDestination(_) | PipelineError::UnknownJob(_) => ErrorCode::NotFound,
+        PipelineError::State(_) => ErrorCode::Internal,
+        _ => ErrorCode::Refused,
+    };
+    client.error(code, e.to_string()).await?;
+    Ok(true)
+}
+
+/// The full status report.
+pub fn status_report(cx: &Context) -> StatusReport {
+    let p = &cx.pipeline;
+    let config = p.config();
+    let mounts = p.mounts();
+    let jobs = p.active().unwrap_or_default();
+    let destinations = config
+        .destinations
+        .iter()
+        .map(|d| {
+            let mount = mounts.get(&d.id);
+            let mut own: Vec<&JobInfo> = jobs.iter().filter(|j| j.destination_id == d.id).collect();
+            own.sort_by_key(|j| (j.state != JobState::Running, j.id));
+            DestinationStatus {
+                name: d.name.clone(),
+                id: d.id.clone(),
+                modes: d
+                    .modes
+                    .iter()
+                    .map(|m| format!("{m:?}").to_lowercase())
+                    .collect(),
+                mounted: mount.is_some(),
+                path: mount.map(|m| m.root.display().to_string()),
+                last_success: p.state().last_success(&d.id).ok().flatten(),
+                free_bytes: mount.and_then(|m| crate::write::available_space(&m.root).ok()),
+                refused: mount.and_then(|m| m.refused.clone()),
+                job: own.first().map(|j| (*j).clone()),
+            }
+        })
+        .collect();
+    StatusReport {
+        daemon: DaemonInfo {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started: timestamp(cx.started),
+            paused: p.paused(),
+            config_file: config.file.as_ref().map(|f| f.display().to_string()),
+            state_dir: config.state_dir.display().to_string(),
+            log_dir: config.log_dir.display().to_string(),
+            volume_roots: config
+                .volume_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect(),
+        },
+        library: p.library(),
+        destinations,
+        jobs,
+    }
+}
+
+/// Waits for the client to hang up (or send anything: streams take no
+/// further requests).
+async fn hung_up(reader: &mut Reader) {
+    let mut line = String::new();
+    let _ = reader.read_line(&mut line).await;
+}
+
+async fn status(
+    cx: &Context,
+    watch: bool,
+    client: &mut Client,
+    reader: &mut Reader,
+) -> io::Result<bool> {
+    let report = status_report(cx);
+    client.send(ResponseBody::Status(report.clone())).await?;
+    if !watch {
+        return Ok(true);
+    }
+    let changes = cx.pipeline.subscribe();
+    let mut last = report;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = hung_up(reader) => return Ok(false),
+            _ = tick.tick() => {}
+        }
+        // Progress moves without a change notice: compare what would be
+        // sent, at most twice a second.
+        let _ = changes.has_changed();
+        let report = status_report(cx);
+        if report != last {
+            client.send(ResponseBody::Status(report.clone())).await?;
+            last = report;
+        }
+    }
+}
+
+async fn follow_jobs(
+    cx: &Context,
+    jobs: Vec<JobInfo>,
+    client: &mut Client,
+    reader: &mut Reader,
+) -> io::Result<bool> {
+    let mut last: Vec<JobInfo> = jobs;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        if last.iter().all(|j| j.state.is_final()) {
+            client.send(ResponseBody::End).await?;
+            return Ok(true);
+        }
+        tokio::select! {
+            _ = hung_up(reader) => return Ok(false),
+            _ = tick.tick() => {}
+        }
+        let mut now = Vec::with_capacity(last.len());
+        for old in &last {
+            let job = cx.pipeline.job(old.id).ok().flatten().unwrap_or_else(|| old.clone());
+            if &job != old {
+                client.send(ResponseBody::Job(job.clone())).await?;
+            }
+            now.push(job);
+        }
+        last = now;
+    }
+}
+
+async fn logs(
+    cx: &Context,
+    follow: bool,
+    level: Option<String>,
+    lines: Option<u32>,
+    client: &mut Client,
+    reader: &mut Reader,
+) -> io::Result<bool> {
+    let level = match logs::parse_level(level.as_deref().unwrap_or("info")) {
+        Ok(l) => l,
+        Err(e) => {
+            client.error(ErrorCode::BadRequest, e.to_string()).await?;
+            return Ok(true);
+        }
+    };
+    // Subscribe first so no line falls between the file and the stream.
+    let mut live = cx.logs.subscribe();
+    let dir = cx.logs.dir().to_path_buf();
+    let past = logs::read_recent(&dir, lines.unwrap_or(50) as usize, level).unwrap_or_default();
+    for line in past {
+        client.send(ResponseBody::Log(line)).await?;
+    }
+    if !follow {
+        client.send(ResponseBody::End).await?;
+        return Ok(true);
+    }
+    loop {
+        tokio::select! {
+            _ = hung_up(reader) => return Ok(false),
+            line = live.recv() => match line {
+                Ok(line) => {
+                    if logs::parse_level(&line.level).is_ok_and(|l| l <= level) {
+                        client.send(ResponseBody::Log(line)).await?;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    client.send(ResponseBody::Log(LogLine {
+                        level: "WARN".into(),
+                        text: format!("({n} log lines skipped: the client read too slowly)"),
+                    })).await?;
+                }
+                Err(_) => return Ok(false),
+            }
+        }
+    }
+}
