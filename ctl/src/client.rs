@@ -15,8 +15,14 @@ pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathB
     if let Some(s) = socket {
         return Ok(s.to_path_buf());
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let macos = cfg!(target_os = "macos");
     let config_file = match config {
         Some(c) => Some(c.to_path_buf()),

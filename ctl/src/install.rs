@@ -104,7 +104,7 @@ impl InstallOptions {
             // The XDG base directory spec says to ignore a relative value.
             self.xdg_config_home
                 .clone()
-                
+                .filter(|dir| dir.is_absolute())
                 .unwrap_or_else(|| self.home.join(".config"))
                 .join("systemd/user")
                 .join(SYSTEMD_UNIT)
@@ -294,7 +294,7 @@ fn install_with(options: &InstallOptions, system: &dyn System) -> Result<Install
     };
     fs::create_dir_all(&log_dir).with_context(|| {
         format!(
-            "could not create the log folder {}: check that it is yours and writable, or pass another one",
+            "could not create the log folder {}: check that it is yours and writable",
             log_dir.display()
         )
     })?;
@@ -319,7 +319,14 @@ fn install_with(options: &InstallOptions, system: &dyn System) -> Result<Install
             None => String::new(),
         }
     ));
-    messages.push(format!("logs go to {}", log_dir.display()));
+    messages.push(if options.macos {
+        format!("logs go to {}", log_dir.display())
+    } else {
+        format!(
+            "logs go to {}; what systemd sees of it is in `journalctl --user -u {SYSTEMD_UNIT}`",
+            log_dir.display()
+        )
+    });
 
     if !options.load {
         messages.push(if options.macos {
@@ -1210,6 +1217,14 @@ mod tests {
                 config.to_str().unwrap()
             ]
         );
+    }
+
+    #[test]
+    fn systemd_refuses_a_daemon_path_with_an_apostrophe_and_launchd_does_not() {
+        let setup = setup("Ana's Apps");
+        let err = install_with(&options(&setup, false), &FakeSystem::new(vec![])).unwrap_err();
+        assert!(err.to_string().contains("quotes or backslashes"), "{err}");
+        install_with(&options(&setup, true), &FakeSystem::new(vec![])).unwrap();
     }
 
     #[test]

@@ -144,7 +144,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Status { watch } => status(&socket()?, watch, json),
         Command::Backup { dest, wait } => backup(&socket()?, dest, wait, json),
-        Command::Jobs => jobs(&socket()?, RequestBody::Jobs, json, "no job is queued or running"),
+        Command::Jobs => jobs(
+            &socket()?,
+            RequestBody::Jobs,
+            json,
+            "no job is queued or running",
+        ),
         Command::History { dest, limit } => jobs(
             &socket()?,
             RequestBody::History {
@@ -248,11 +253,9 @@ fn backup(socket: &Path, dest: Option<String>, wait: bool, json: bool) -> Result
     let bar = (!json).then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         bar
     });
@@ -341,9 +344,10 @@ fn dest(socket: &Path, command: DestCommand, json: bool) -> Result<ExitCode> {
             )?;
             print_one(r, json)
         }
-        DestCommand::Remove { name } => {
-            print_one(Connection::call(socket, RequestBody::DestRemove { name })?, json)
-        }
+        DestCommand::Remove { name } => print_one(
+            Connection::call(socket, RequestBody::DestRemove { name })?,
+            json,
+        ),
         DestCommand::List => {
             let ResponseBody::Status(s) =
                 Connection::call(socket, RequestBody::Status { watch: false })?
@@ -443,9 +447,24 @@ fn doctor(socket: &Path, config: Option<&Path>, json: bool) -> Result<ExitCode> 
     };
     if let Some(c) = config {
         match std::fs::read_to_string(c).map(|t| t.parse::<toml::Table>()) {
-            Ok(Ok(_)) => check("configuration", true, format!("{} is valid TOML (photovaultd checks every key at start)", c.display())),
-            Ok(Err(e)) => check("configuration", false, format!("{} is not valid TOML: {e}", c.display())),
-            Err(e) => check("configuration", false, format!("cannot read {}: {e}", c.display())),
+            Ok(Ok(_)) => check(
+                "configuration",
+                true,
+                format!(
+                    "{} is valid TOML (photovaultd checks every key at start)",
+                    c.display()
+                ),
+            ),
+            Ok(Err(e)) => check(
+                "configuration",
+                false,
+                format!("{} is not valid TOML: {e}", c.display()),
+            ),
+            Err(e) => check(
+                "configuration",
+                false,
+                format!("cannot read {}: {e}", c.display()),
+            ),
         }
     }
     match Connection::call(socket, RequestBody::Status { watch: false }) {
@@ -458,24 +477,80 @@ fn doctor(socket: &Path, config: Option<&Path>, json: bool) -> Result<ExitCode> 
                     "photovaultd {} answers on {} (configuration: {})",
                     s.daemon.version,
                     socket.display(),
-                    s.daemon.config_file.as_deref().unwrap_or("built-in defaults")
+                    s.daemon
+                        .config_file
+                        .as_deref()
+                        .unwrap_or("built-in defaults")
                 ),
             );
             let lib = &s.library;
             let db = Path::new(&lib.path).join("database/Photos.sqlite");
             match (&lib.error, std::fs::File::open(&db)) {
-                (None, Ok(_)) => check("library", true, format!("{} is readable{}", lib.path, lib.assets.map(|n| format!(" ({n} assets)")).unwrap_or_default())),
-                (Some(e), _) => check("library", false, format!("{e}{}", if cfg!(target_os = "macos") { "; if it is a permission error, give photovaultd Full Disk Access in System Settings > Privacy & Security" } else { "" })),
-                (None, Err(e)) => check("library", false, format!("cannot open {}: {e}{}", db.display(), if cfg!(target_os = "macos") { "; give photovaultd and your terminal Full Disk Access in System Settings > Privacy & Security" } else { "" })),
+                (None, Ok(_)) => check(
+                    "library",
+                    true,
+                    format!(
+                        "{} is readable{}",
+                        lib.path,
+                        lib.assets
+                            .map(|n| format!(" ({n} assets)"))
+                            .unwrap_or_default()
+                    ),
+                ),
+                (Some(e), _) => check(
+                    "library",
+                    false,
+                    format!(
+                        "{e}{}",
+                        if cfg!(target_os = "macos") {
+                            "; if it is a permission error, give photovaultd Full Disk Access in System Settings > Privacy & Security"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                (None, Err(e)) => check(
+                    "library",
+                    false,
+                    format!(
+                        "cannot open {}: {e}{}",
+                        db.display(),
+                        if cfg!(target_os = "macos") {
+                            "; give photovaultd and your terminal Full Disk Access in System Settings > Privacy & Security"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
             }
             if s.destinations.is_empty() {
-                check("destinations", false, "none enrolled; enrol a drive with `photovaultctl dest add PATH --name NAME`".into());
+                check(
+                    "destinations",
+                    false,
+                    "none enrolled; enrol a drive with `photovaultctl dest add PATH --name NAME`"
+                        .into(),
+                );
             }
             for d in &s.destinations {
                 let (ok, detail) = match (&d.path, &d.refused) {
                     (_, Some(why)) => (false, why.clone()),
-                    (Some(p), None) => (true, format!("connected at {p}, {} free, last success {}", d.free_bytes.map(render::bytes).unwrap_or_else(|| "?".into()), d.last_success.as_deref().unwrap_or("never"))),
-                    (None, None) => (true, format!("not connected (last success {})", d.last_success.as_deref().unwrap_or("never"))),
+                    (Some(p), None) => (
+                        true,
+                        format!(
+                            "connected at {p}, {} free, last success {}",
+                            d.free_bytes
+                                .map(render::bytes)
+                                .unwrap_or_else(|| "?".into()),
+                            d.last_success.as_deref().unwrap_or("never")
+                        ),
+                    ),
+                    (None, None) => (
+                        true,
+                        format!(
+                            "not connected (last success {})",
+                            d.last_success.as_deref().unwrap_or("never")
+                        ),
+                    ),
                 };
                 check(&format!("destination {}", d.name), ok, detail);
             }
@@ -487,8 +562,17 @@ fn doctor(socket: &Path, config: Option<&Path>, json: bool) -> Result<ExitCode> 
         print_json(&checks)?;
     } else {
         for c in &checks {
-            println!("{} {}: {}", if c.ok { "ok  " } else { "FAIL" }, c.what, c.detail);
+            println!(
+                "{} {}: {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.what,
+                c.detail
+            );
         }
     }
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

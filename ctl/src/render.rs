@@ -124,7 +124,9 @@ pub fn status(s: &StatusReport) -> String {
         (None, None) => out.push_str("  not read yet\n"),
     }
     if s.destinations.is_empty() {
-        out.push_str("destinations: none; enrol a drive with `photovaultctl dest add PATH --name NAME`\n");
+        out.push_str(
+            "destinations: none; enrol a drive with `photovaultctl dest add PATH --name NAME`\n",
+        );
     } else {
         out.push_str("destinations:\n");
         for d in &s.destinations {

@@ -373,7 +373,8 @@ impl Config {
                 Some(f) => {
                     let p = f.get_ref();
                     if p.is_absolute()
-                        || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+                        || p.components()
+                            .any(|c| !matches!(c, std::path::Component::Normal(_)))
                     {
                         return Err(invalid(
                             Some(f.span()),

@@ -423,9 +423,10 @@ mod tests {
     fn requests_read_as_documented() {
         let r: Request = serde_json::from_str(r#"{"version":1,"request":"status"}"#).unwrap();
         assert_eq!(r.body, RequestBody::Status { watch: false });
-        let r: Request =
-            serde_json::from_str(r#"{"version":1,"request":"backup","destination":"B","wait":true}"#)
-                .unwrap();
+        let r: Request = serde_json::from_str(
+            r#"{"version":1,"request":"backup","destination":"B","wait":true}"#,
+        )
+        .unwrap();
         assert_eq!(
             r.body,
             RequestBody::Backup {
@@ -433,8 +434,7 @@ mod tests {
                 wait: true
             }
         );
-        let r: Request =
-            serde_json::from_str(r#"{"version":1,"request":"history"}"#).unwrap();
+        let r: Request = serde_json::from_str(r#"{"version":1,"request":"history"}"#).unwrap();
         assert_eq!(
             r.body,
             RequestBody::History {
@@ -442,7 +442,9 @@ mod tests {
                 limit: 20
             }
         );
-        assert!(serde_json::from_str::<Request>(r#"{"version":1,"request":"format_disk"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Request>(r#"{"version":1,"request":"format_disk"}"#).is_err()
+        );
     }
 
     #[test]

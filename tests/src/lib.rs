@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod daemon;
+
 /// The path of a workspace binary (`photovaultd`, `photovaultctl`) built in
 /// the same profile as the running test.
 pub fn bin(name: &str) -> PathBuf {
@@ -125,4 +127,35 @@ pub fn export_ok(lib: &Path, dest: &Path, extra: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).expect("JSON summary")
+}
+
+/// A library of `n` photos whose originals are `size` bytes of distinct data.
+pub fn big_library(dir: &Path, n: usize, size: usize) -> photovault_testkit::BuiltLibrary {
+    let mut b = photovault_testkit::LibraryBuilder::new(photovault_testkit::Generation::Modern);
+    for i in 0..n {
+        let mut spec = photovault_testkit::AssetSpec::photo(
+            &format!("IMG_{i:04}.JPG"),
+            photovault_testkit::at(0, 2020, 1 + (i % 12) as u32, 1, 0, 0, 0),
+        );
+        spec.edited = i % 3 == 0;
+        b.asset(spec);
+    }
+    let lib = b.build(&dir.join("Big.photoslibrary")).unwrap();
+    for (i, a) in lib.assets.iter().enumerate() {
+        let path = lib.absolute(
+            &a.resource(photovault_testkit::ResourceRole::Original)
+                .unwrap()
+                .path,
+        );
+        let mut data = vec![0u8; size];
+        let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for chunk in data.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(path, data).unwrap();
+    }
+    lib
 }

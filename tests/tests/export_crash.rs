@@ -8,35 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use photovault_e2e::{bin, export_ok, photovaultd};
-use photovault_testkit::{at, AssetSpec, BuiltLibrary, Generation, LibraryBuilder, ResourceRole};
-
-/// A library of `n` photos whose originals are `size` bytes of distinct data.
-fn big_library(dir: &Path, n: usize, size: usize) -> BuiltLibrary {
-    let mut b = LibraryBuilder::new(Generation::Modern);
-    for i in 0..n {
-        let mut spec = AssetSpec::photo(
-            &format!("IMG_{i:04}.JPG"),
-            at(0, 2020, 1 + (i % 12) as u32, 1, 0, 0, 0),
-        );
-        spec.edited = i % 3 == 0;
-        b.asset(spec);
-    }
-    let lib = b.build(&dir.join("Big.photoslibrary")).unwrap();
-    for (i, a) in lib.assets.iter().enumerate() {
-        let path = lib.absolute(&a.resource(ResourceRole::Original).unwrap().path);
-        let mut data = vec![0u8; size];
-        let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        for chunk in data.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-        std::fs::write(path, data).unwrap();
-    }
-    lib
-}
+use photovault_e2e::{big_library, bin, export_ok, photovaultd};
+use photovault_testkit::ResourceRole;
 
 /// Every file under `root/Export` with its content hash.
 fn export_files(root: &Path) -> BTreeMap<PathBuf, String> {

@@ -25,7 +25,11 @@ pub fn add(cx: &Context, path: &str, name: &str, mode: Option<&str>) -> Result<S
         .iter()
         .find(|d| d.name.eq_ignore_ascii_case(name))
     {
-        bail!("a destination is already called {:?} (id {}); choose another name or remove it first", d.name, d.id);
+        bail!(
+            "a destination is already called {:?} (id {}); choose another name or remove it first",
+            d.name,
+            d.id
+        );
     }
     let path = PathBuf::from(path);
     if !path.is_absolute() {
@@ -53,37 +57,42 @@ pub fn add(cx: &Context, path: &str, name: &str, mode: Option<&str>) -> Result<S
         .with_context(|| format!("cannot enrol {}", path.display()))?;
     let id = dest.info().id.clone();
     if let Some(d) = config.destinations.iter().find(|d| d.id == id) {
-        bail!(
-            "{} is already enrolled as {:?}",
-            path.display(),
-            d.name
-        );
+        bail!("{} is already enrolled as {:?}", path.display(), d.name);
     }
     let file = config
         .file
         .clone()
         .unwrap_or_else(|| cx.platform.default_config_file());
-    edit(&file, |doc| {
-        let mut table = Table::new();
-        table.insert("name", toml_edit::value(name));
-        table.insert("id", toml_edit::value(&id));
-        if let Some(mode) = mode {
-            table.insert("mode", toml_edit::value(mode));
-        }
-        if !folder.as_os_str().is_empty() {
-            table.insert("folder", toml_edit::value(folder.to_string_lossy().as_ref()));
-        }
-        match doc.get_mut("destination") {
-            Some(Item::ArrayOfTables(a)) => a.push(table),
-            Some(_) => bail!("`destination` in the configuration is not a list of [[destination]] tables"),
-            None => {
-                let mut a = ArrayOfTables::new();
-                a.push(table);
-                doc.insert("destination", Item::ArrayOfTables(a));
+    edit(
+        &file,
+        |doc| {
+            let mut table = Table::new();
+            table.insert("name", toml_edit::value(name));
+            table.insert("id", toml_edit::value(&id));
+            if let Some(mode) = mode {
+                table.insert("mode", toml_edit::value(mode));
             }
-        }
-        Ok(())
-    }, cx)?;
+            if !folder.as_os_str().is_empty() {
+                table.insert(
+                    "folder",
+                    toml_edit::value(folder.to_string_lossy().as_ref()),
+                );
+            }
+            match doc.get_mut("destination") {
+                Some(Item::ArrayOfTables(a)) => a.push(table),
+                Some(_) => bail!(
+                    "`destination` in the configuration is not a list of [[destination]] tables"
+                ),
+                None => {
+                    let mut a = ArrayOfTables::new();
+                    a.push(table);
+                    doc.insert("destination", Item::ArrayOfTables(a));
+                }
+            }
+            Ok(())
+        },
+        cx,
+    )?;
     Ok(format!(
         "enrolled {} as {name:?} (id {id}); its backup starts now and whenever the drive is connected",
         path.display()
@@ -97,12 +106,16 @@ pub fn remove(cx: &Context, name_or_id: &str) -> Result<String> {
     let Some(file) = config.file.clone() else {
         bail!("no configuration file is in use, so no destination is enrolled");
     };
-    edit(&file, |doc| {
-        if let Some(Item::ArrayOfTables(a)) = doc.get_mut("destination") {
-            a.retain(|t| t.get("id").and_then(|v| v.as_str()) != Some(dest.id.as_str()));
-        }
-        Ok(())
-    }, cx)?;
+    edit(
+        &file,
+        |doc| {
+            if let Some(Item::ArrayOfTables(a)) = doc.get_mut("destination") {
+                a.retain(|t| t.get("id").and_then(|v| v.as_str()) != Some(dest.id.as_str()));
+            }
+            Ok(())
+        },
+        cx,
+    )?;
     Ok(format!(
         "removed {:?} from the configuration; its drive keeps its backup, and `dest add` can enrol it again",
         dest.name

@@ -57,7 +57,9 @@ pub async fn handle(
             };
             match jobs {
                 Ok(jobs) => {
-                    client.send(ResponseBody::Jobs { jobs: jobs.clone() }).await?;
+                    client
+                        .send(ResponseBody::Jobs { jobs: jobs.clone() })
+                        .await?;
                     if wait {
                         return follow_jobs(cx, jobs, client, reader).await;
                     }
@@ -67,7 +69,10 @@ pub async fn handle(
             }
         }
         RequestBody::Jobs => match p.active() {
-            Ok(jobs) => client.send(ResponseBody::Jobs { jobs }).await.map(|_| Ok(()))?,
+            Ok(jobs) => client
+                .send(ResponseBody::Jobs { jobs })
+                .await
+                .map(|_| Ok(()))?,
             Err(e) => Err(e),
         },
         RequestBody::History { destination, limit } => {
@@ -256,7 +261,12 @@ async fn follow_jobs(
         }
         let mut now = Vec::with_capacity(last.len());
         for old in &last {
-            let job = cx.pipeline.job(old.id).ok().flatten().unwrap_or_else(|| old.clone());
+            let job = cx
+                .pipeline
+                .job(old.id)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| old.clone());
             if &job != old {
                 client.send(ResponseBody::Job(job.clone())).await?;
             }

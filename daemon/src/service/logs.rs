@@ -596,8 +596,7 @@ impl ReverseLines {
             if self.pos == 0 {
                 return Ok(None);
             }
-            // The file is a regular file, so `pos` fits in memory terms once
-            // capped by the chunk size.
+            // Capped by the chunk size, so the cast back to u64 is lossless.
             let len = self
                 .chunk
                 .min(usize::try_from(self.pos).unwrap_or(usize::MAX));

@@ -85,7 +85,9 @@ async fn serve(config: Config, platform: Platform, log: Arc<logs::LogHandle>) ->
         library = %config.library.display(),
         "photovaultd starting"
     );
-    let state = Arc::new(state::StateDb::open(&config.state_dir.join("state.sqlite"))?);
+    let state = Arc::new(state::StateDb::open(
+        &config.state_dir.join("state.sqlite"),
+    )?);
     let services = Services {
         inhibitor: power::system(config.prevent_sleep),
         notifier: alerts::system(
@@ -100,6 +102,7 @@ async fn serve(config: Config, platform: Platform, log: Arc<logs::LogHandle>) ->
     let listener = server::bind(&socket).await?;
 
     let (rescan_tx, rescan_rx) = unbounded_channel();
+    pipeline.set_rescan(rescan_tx.clone());
     let _volume_watcher = volumes::VolumeWatcher::start(&config.volume_roots, rescan_tx.clone())
         .map_err(|e| tracing::warn!(error = %e, "volume roots cannot be watched; drives are seen at start only"))
         .ok();
@@ -128,7 +131,10 @@ async fn serve(config: Config, platform: Platform, log: Arc<logs::LogHandle>) ->
     tracing::info!(socket = %socket.display(), "photovaultd ready");
 
     let signal = wait_for_stop_signal().await?;
-    tracing::info!(signal, "stopping: no new jobs; running jobs stop after their current file");
+    tracing::info!(
+        signal,
+        "stopping: no new jobs; running jobs stop after their current file"
+    );
     server.abort();
     let _ = std::fs::remove_file(&socket);
     pipeline.shutdown(STOP_GRACE).await;

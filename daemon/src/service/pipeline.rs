@@ -114,6 +114,7 @@ pub struct Pipeline {
     wake: tokio::sync::Notify,
     changed: tokio::sync::watch::Sender<u64>,
     services: Services,
+    rescan: Mutex<Option<tokio::sync::mpsc::UnboundedSender<()>>>,
 }
 
 /// Why a request to the pipeline failed, in words for the user.
@@ -154,7 +155,10 @@ impl Pipeline {
     ) -> Result<Arc<Self>, StateError> {
         let resumed = state.requeue_running("resumed after photovaultd restarted")?;
         if resumed > 0 {
-            tracing::info!(jobs = resumed, "resuming jobs that were running when photovaultd stopped");
+            tracing::info!(
+                jobs = resumed,
+                "resuming jobs that were running when photovaultd stopped"
+            );
         }
         let library = photovault_protocol::LibraryInfo {
             path: config.library.display().to_string(),
@@ -176,6 +180,7 @@ impl Pipeline {
             wake: tokio::sync::Notify::new(),
             changed: tokio::sync::watch::channel(0).0,
             services,
+            rescan: Mutex::new(None),
         }))
     }
 
@@ -193,6 +198,11 @@ impl Pipeline {
     /// A receiver that changes whenever a job, a mount or a setting does.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+
+    /// Where to ask for a volume scan (when a job finds its drive gone).
+    pub fn set_rescan(&self, tx: tokio::sync::mpsc::UnboundedSender<()>) {
+        *self.rescan.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
     }
 
     /// The state database.
@@ -238,7 +248,10 @@ impl Pipeline {
             .collect();
         for (id, running) in inner.running.iter_mut() {
             if !mounts.contains_key(&running.destination_id) && running.stop.is_none() {
-                tracing::warn!(job = id, "the drive of a running job was removed; stopping it");
+                tracing::warn!(
+                    job = id,
+                    "the drive of a running job was removed; stopping it"
+                );
                 running.stop = Some(StopReason::DriveRemoved);
                 running.cancel.store(true, Ordering::Relaxed);
             }
@@ -333,8 +346,13 @@ impl Pipeline {
         let job = self.state.job(id)?.ok_or(PipelineError::UnknownJob(id))?;
         match job.state {
             JobState::Queued => {
-                self.state
-                    .finish(id, JobState::Cancelled, Some("cancelled by the user"), None, Utc::now())?;
+                self.state.finish(
+                    id,
+                    JobState::Cancelled,
+                    Some("cancelled by the user"),
+                    None,
+                    Utc::now(),
+                )?;
             }
             JobState::Running => {
                 if let Some(r) = self.lock().running.get_mut(&id) {
@@ -466,11 +484,7 @@ impl Pipeline {
                 }
                 continue;
             }
-            if inner
-                .running
-                .values()
-                .any(|r| r.destination_id == dest.id)
-            {
+            if inner.running.values().any(|r| r.destination_id == dest.id) {
                 continue;
             }
             if let Some(at) = job
@@ -528,11 +542,7 @@ impl Pipeline {
             ..ExportOptions::default()
         };
         let result = export::export(&work.library, &work.root, &options, &*work.counters);
-        let stop = self
-            .lock()
-            .running
-            .get(&work.job.id)
-            .and_then(|r| r.stop);
+        let stop = self.lock().running.get(&work.job.id).and_then(|r| r.stop);
         let outcome = self.outcome(&work, result, stop);
         if let Err(e) = self.record(&work, outcome) {
             tracing::error!(job = work.job.id, error = %e, "how a job ended could not be recorded");
@@ -619,11 +629,23 @@ impl Pipeline {
                 }
             }
             Outcome::Cancelled => {
-                self.state
-                    .finish(id, JobState::Cancelled, Some("cancelled by the user"), None, now)?;
+                self.state.finish(
+                    id,
+                    JobState::Cancelled,
+                    Some("cancelled by the user"),
+                    None,
+                    now,
+                )?;
                 tracing::info!(job = id, destination = %name, "backup cancelled");
             }
             Outcome::DriveRemoved => {
+                // Forget the mount and scan again: if the drive is already
+                // back (a quick unplug and replug that one scan did not
+                // see), the scan finds it "appeared" and queues the job again.
+                self.lock().mounts.remove(&work.dest.id);
+                if let Some(tx) = &*self.rescan.lock().unwrap_or_else(|e| e.into_inner()) {
+                    let _ = tx.send(());
+                }
                 let why = "drive removed";
                 self.state
                     .finish(id, JobState::Interrupted, Some(why), None, now)?;

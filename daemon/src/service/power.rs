@@ -189,7 +189,7 @@ pub(crate) fn kill_and_reap(child: &mut Child) -> std::io::Result<ExitStatus> {
 
 /// Start `program` with `args` in a process group of its own, with no
 /// standard input or output: helpers run unattended.
-pub(crate) fn spawn_quiet(program: &Path, args: &[OsString]) -> std::io::Result<Child> {
+fn spawn_quiet(program: &Path, args: &[OsString]) -> std::io::Result<Child> {
     Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -473,9 +473,9 @@ impl SleepInhibitor for RecordingInhibitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     /// Whether `pid` is a live process (running or sleeping, not a zombie).
+    #[cfg(target_os = "linux")] // watches processes through /proc
     fn alive(pid: u32) -> bool {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             // The state follows the command name, which is in parentheses.
@@ -488,6 +488,7 @@ mod tests {
     }
 
     /// Whether `pid` no longer exists at all: not even a zombie, so reaped.
+    #[cfg(target_os = "linux")] // watches processes through /proc
     fn reaped(pid: u32) -> bool {
         let pid = libc::pid_t::try_from(pid).unwrap();
         // SAFETY: signal 0 only checks that the process exists.
@@ -496,7 +497,9 @@ mod tests {
     }
 
     /// Wait up to 10 s for `check`, for things a child does soon after start.
+    #[cfg(target_os = "linux")] // watches processes through /proc
     fn eventually(mut check: impl FnMut() -> bool) -> bool {
+        use std::time::{Duration, Instant};
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if check() {
@@ -539,6 +542,7 @@ mod tests {
         assert_eq!(inhibitor.held_now(), 0);
     }
 
+    #[cfg(target_os = "linux")] // watches processes through /proc
     #[test]
     fn helper_runs_while_held_and_is_reaped_after_drop() {
         let guard = sleeper().hold("test");
@@ -551,6 +555,7 @@ mod tests {
         );
     }
 
+    #[cfg(target_os = "linux")] // watches processes through /proc
     #[test]
     fn concurrent_holds_have_their_own_helpers() {
         let inhibitor = sleeper();
@@ -568,6 +573,7 @@ mod tests {
         assert!(reaped(b));
     }
 
+    #[cfg(target_os = "linux")] // watches processes through /proc
     #[test]
     fn placeholders_reach_the_helper_and_its_children_die_with_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -618,6 +624,7 @@ mod tests {
         assert_eq!(guard.end(), Finish::Nothing);
     }
 
+    #[cfg(target_os = "linux")] // watches processes through /proc
     #[test]
     fn a_helper_that_ends_early_is_noticed_and_reaped() {
         let inhibitor = CommandInhibitor {
@@ -745,7 +752,7 @@ mod tests {
             if guard.helper_pid().is_some() {
                 return guard;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         panic!("the stand-in systemd-inhibit never started");
     }

@@ -67,7 +67,8 @@ impl StateDb {
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
@@ -148,9 +149,7 @@ impl StateDb {
     /// Queued and running jobs, oldest first.
     pub fn active(&self) -> Result<Vec<JobInfo>, StateError> {
         self.query(
-            &format!(
-                "SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running') ORDER BY id"
-            ),
+            &format!("SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running') ORDER BY id"),
             params![],
         )
     }
@@ -170,11 +169,7 @@ impl StateDb {
         )
     }
 
-    fn query(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<JobInfo>, StateError> {
+    fn query(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<JobInfo>, StateError> {
         self.with(|c| {
             let mut stmt = c.prepare(sql)?;
             let rows = stmt.query_map(params, row_to_job)?;
@@ -286,12 +281,16 @@ mod tests {
         let now = Utc::now();
         {
             let db = StateDb::open(&path).unwrap();
-            let a = db.insert("export", "d1", "Drive", "drive connected", now).unwrap();
+            let a = db
+                .insert("export", "d1", "Drive", "drive connected", now)
+                .unwrap();
             assert_eq!(a.state, JobState::Queued);
             assert_eq!(db.queued("export", "d1").unwrap().unwrap().id, a.id);
             db.start(a.id, now).unwrap();
             assert!(db.queued("export", "d1").unwrap().is_none());
-            let b = db.insert("export", "d2", "Other", "requested", now).unwrap();
+            let b = db
+                .insert("export", "d2", "Other", "requested", now)
+                .unwrap();
             db.start(b.id, now).unwrap();
             db.finish(b.id, JobState::Done, None, None, now).unwrap();
         }

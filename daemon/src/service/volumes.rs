@@ -132,13 +132,14 @@ impl VolumeWatcher {
     /// its nearest existing parent, so its creation is seen too).
     pub fn start(roots: &[PathBuf], tx: UnboundedSender<()>) -> notify::Result<Self> {
         let events = tx.clone();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if let Ok(e) = event {
-                if !matches!(e.kind, notify::EventKind::Access(_)) {
-                    let _ = events.send(());
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(e) = event {
+                    if !matches!(e.kind, notify::EventKind::Access(_)) {
+                        let _ = events.send(());
+                    }
                 }
-            }
-        })?;
+            })?;
         for root in roots {
             let mut target = root.as_path();
             while !target.exists() {
@@ -225,7 +226,10 @@ mod tests {
         let found = scan(&roots, &entries);
         assert_eq!(found.len(), 2);
         assert_eq!(found[&one.info().id].root, roots[0].join("Drive"));
-        assert_eq!(found[&two.info().id].root, roots[1].join("Drive/Photos backup"));
+        assert_eq!(
+            found[&two.info().id].root,
+            roots[1].join("Drive/Photos backup")
+        );
         assert_eq!(found[&one.info().id].refused, None);
     }
 
