@@ -46,8 +46,10 @@ install: build
 	install -d "$(PREFIX)/bin"
 	install -m 0755 target/release/photovaultd target/release/photovaultctl "$(PREFIX)/bin/"
 	@echo "installed photovaultd and photovaultctl in $(PREFIX)/bin"
+	"$(PREFIX)/bin/photovaultctl" install --daemon "$(PREFIX)/bin/photovaultd"
 
 uninstall:
+	-"$(PREFIX)/bin/photovaultctl" uninstall
 	rm -f "$(PREFIX)/bin/photovaultd" "$(PREFIX)/bin/photovaultctl"
 
 clean:
