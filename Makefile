@@ -33,6 +33,7 @@ run: build
 bench: build osxphotos
 	$(CARGO) run --release -q -p photovault-bench -- inspect
 	$(CARGO) run --release -q -p photovault-bench -- export
+	$(CARGO) run --release -q -p photovault-bench -- daemon
 
 # osxphotos 0.77.2, the reference reader that tests and benchmarks compare
 # with. Without network access to PyPI, those comparisons say they were

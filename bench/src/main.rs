@@ -3,6 +3,7 @@
 //! (maximum resident set size) of each run. The figures go into
 //! `docs/BENCHMARKS.md`; nothing here asserts a time.
 
+mod daemon;
 mod export;
 mod measure;
 
@@ -17,6 +18,7 @@ fn main() -> Result<()> {
     match which.as_str() {
         "inspect" => inspect_benchmark(),
         "export" => export::export_benchmarks(),
+        "daemon" => daemon::daemon_benchmarks(),
         // Internal: run by the benchmarks in a process of its own, so that
         // the builder's memory never counts towards a measured child (Linux
         // reports a child's peak RSS including what it inherited at fork).
@@ -32,7 +34,7 @@ fn main() -> Result<()> {
                 media,
             )
         }
-        other => bail!("unknown benchmark {other:?}; available: inspect, export"),
+        other => bail!("unknown benchmark {other:?}; available: inspect, export, daemon"),
     }
 }
 

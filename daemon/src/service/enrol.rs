@@ -35,7 +35,11 @@ pub fn add(cx: &Context, path: &str, name: &str, mode: Option<&str>) -> Result<S
     if !path.is_absolute() {
         bail!("{} is not an absolute path", path.display());
     }
-    let (volume, folder) = split_volume(&path, &config.volume_roots).with_context(|| {
+    // Compared as the filesystem resolves them, so `..` or a symlinked
+    // root in either spelling still matches.
+    let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let roots: Vec<PathBuf> = config.volume_roots.iter().map(|r| resolve(r)).collect();
+    let (volume, folder) = split_volume(&resolve(&path), &roots).with_context(|| {
         format!(
             "{} is not on a drive photovault watches (volumes under {}); connect the drive, or add its mount folder to `volume_roots` in the configuration",
             path.display(),
