@@ -115,7 +115,9 @@ pub fn daemon_benchmarks() -> Result<()> {
             .spawn()?,
     );
     let pid = daemon.0.id();
-    wait(Duration::from_secs(10), || UnixStream::connect(&socket).is_ok())?;
+    wait(Duration::from_secs(10), || {
+        UnixStream::connect(&socket).is_ok()
+    })?;
     let drive = volumes.join("Drive");
     std::fs::create_dir(&drive)?;
     let out = Command::new(&ctl)
