@@ -185,15 +185,22 @@ fn wait_running(d: &Daemon) -> i64 {
     id
 }
 
-#[test]
-fn a_drive_removed_during_a_job_interrupts_it_and_the_next_mount_completes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let lib = big_library(dir.path(), 300, 512 << 10);
-    let d = Daemon::start(dir.path(), &lib.path, 3600);
+/// A daemon backing up a 150 MB library to a fresh drive, caught while its
+/// job is writing: (library, daemon, drive, job id).
+fn large_backup_running(dir: &Path) -> (BuiltLibrary, Daemon, PathBuf, i64) {
+    let lib = big_library(dir, 300, 512 << 10);
+    let d = Daemon::start(dir, &lib.path, 3600);
     let drive = d.volumes.join("Drive");
     std::fs::create_dir(&drive).unwrap();
     enrol(&d, &drive, "Drive");
-    wait_running(&d);
+    let id = wait_running(&d);
+    (lib, d, drive, id)
+}
+
+#[test]
+fn a_drive_removed_during_a_job_interrupts_it_and_the_next_mount_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, d, drive, _) = large_backup_running(dir.path());
     let away = dir.path().join("away");
     std::fs::rename(&drive, &away).unwrap();
     let history = d.wait_for_finished(1, Duration::from_secs(30));
@@ -236,12 +243,7 @@ fn a_library_change_is_backed_up_after_the_debounce() {
 #[test]
 fn a_killed_daemon_resumes_its_job_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = big_library(dir.path(), 300, 512 << 10);
-    let mut d = Daemon::start(dir.path(), &lib.path, 3600);
-    let drive = d.volumes.join("Drive");
-    std::fs::create_dir(&drive).unwrap();
-    enrol(&d, &drive, "Drive");
-    let id = wait_running(&d);
+    let (lib, mut d, drive, id) = large_backup_running(dir.path());
     d.kill();
     d.restart();
     let mut job = Value::Null;
@@ -262,12 +264,7 @@ fn a_killed_daemon_resumes_its_job_and_loses_nothing() {
 #[test]
 fn sigterm_stops_cleanly_and_the_job_continues_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = big_library(dir.path(), 300, 512 << 10);
-    let mut d = Daemon::start(dir.path(), &lib.path, 3600);
-    let drive = d.volumes.join("Drive");
-    std::fs::create_dir(&drive).unwrap();
-    enrol(&d, &drive, "Drive");
-    let id = wait_running(&d);
+    let (lib, mut d, drive, id) = large_backup_running(dir.path());
     let (status, took) = d.stop();
     assert!(status.success(), "exit status {status:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
@@ -365,12 +362,7 @@ fn the_client_says_when_the_daemon_is_not_running() {
 #[test]
 fn jobs_can_be_cancelled_paused_and_resumed() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = big_library(dir.path(), 300, 512 << 10);
-    let d = Daemon::start(dir.path(), &lib.path, 3600);
-    let drive = d.volumes.join("Drive");
-    std::fs::create_dir(&drive).unwrap();
-    enrol(&d, &drive, "Drive");
-    let first = wait_running(&d);
+    let (lib, d, drive, first) = large_backup_running(dir.path());
     // Pause: the running job goes back to the queue and nothing runs.
     assert!(d.ctl(&["pause"]).status.success());
     wait_until(
