@@ -25,6 +25,11 @@ pub struct Daemon {
 impl Daemon {
     /// Writes a configuration for `library` in `dir` and starts the daemon.
     pub fn start(dir: &Path, library: &Path, debounce_seconds: u64) -> Daemon {
+        Daemon::start_with(dir, library, debounce_seconds, "notifications = \"off\"\n")
+    }
+
+    /// [`start`](Self::start) with `extra` lines in the configuration.
+    pub fn start_with(dir: &Path, library: &Path, debounce_seconds: u64, extra: &str) -> Daemon {
         let volumes = dir.join("volumes");
         let state = dir.join("state");
         std::fs::create_dir_all(&volumes).unwrap();
@@ -32,7 +37,7 @@ impl Daemon {
         std::fs::write(
             &config,
             format!(
-                "# test configuration\nlibrary = {:?}\nvolume_roots = [{:?}]\nstate_dir = {:?}\ndebounce_seconds = {debounce_seconds}\nnotifications = \"off\"\nretry_seconds = 1\n",
+                "# test configuration\nlibrary = {:?}\nvolume_roots = [{:?}]\nstate_dir = {:?}\ndebounce_seconds = {debounce_seconds}\nretry_seconds = 1\n{extra}",
                 library, volumes, state
             ),
         )

@@ -165,6 +165,22 @@ fn a_real_mount_is_seen_and_backed_up() {
     assert_eq!(history[0]["reason"], "drive connected", "{history:?}");
     assert_eq!(history[0]["state"], "done", "{history:?}");
     assert_eq!(exported(&mount_point), clean_export(&lib.path, dir.path()));
+    // Remounted read-only: still seen, never written to, and the status
+    // says why.
+    ok(Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&mount_point));
+    wait_until(
+        Duration::from_secs(2),
+        "the read-only volume to be refused",
+        || {
+            d.destination("USB")["refused"]
+                .as_str()
+                .is_some_and(|r| r.contains("read-only"))
+        },
+    );
+    let refused = d.ctl(&["backup", "USB"]);
+    assert!(!refused.status.success());
     umount();
 }
 
@@ -394,4 +410,46 @@ fn jobs_can_be_cancelled_paused_and_resumed() {
     let jobs: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(jobs[0]["state"], "done", "{jobs}");
     assert_eq!(exported(&drive), clean_export(&lib.path, dir.path()));
+}
+
+#[test]
+fn a_library_not_there_yet_is_retried_and_the_user_is_told_how_backups_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("notify.sh");
+    let alerts = dir.path().join("alerts.txt");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >> {:?}\n",
+            alerts
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The library is on a volume that is not there yet.
+    let later = dir.path().join("later/Library.photoslibrary");
+    let d = Daemon::start_with(
+        dir.path(),
+        &later,
+        3600,
+        &format!("notifications = {:?}\n", script),
+    );
+    let drive = d.volumes.join("Drive");
+    std::fs::create_dir(&drive).unwrap();
+    enrol(&d, &drive, "Drive");
+    wait_until(Duration::from_secs(20), "a retry to be scheduled", || {
+        let jobs = d.ctl_json(&["jobs"]);
+        jobs[0]["state"] == "queued" && !jobs[0]["retry_at"].is_null()
+    });
+    std::fs::create_dir_all(later.parent().unwrap()).unwrap();
+    small_library(later.parent().unwrap());
+    let history = d.wait_for_finished(1, Duration::from_secs(30));
+    assert_eq!(history[0]["state"], "done", "{history:?}");
+    assert!(history[0]["attempts"].as_u64().unwrap() >= 2, "{history:?}");
+    wait_until(Duration::from_secs(10), "the notification", || {
+        std::fs::read_to_string(&alerts).is_ok_and(|t| t.contains("finished"))
+    });
+    let text = std::fs::read_to_string(&alerts).unwrap();
+    assert!(text.contains("Drive"), "{text}");
 }
