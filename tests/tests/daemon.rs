@@ -121,6 +121,52 @@ fn a_drive_plugged_in_is_backed_up_without_being_asked() {
     let config = std::fs::read_to_string(&d.config).unwrap();
     assert!(config.starts_with("# test configuration"), "{config}");
     assert!(config.contains("[[destination]]") && config.contains("name = \"Drive\""));
+
+    // Every job is in the log; doctor finds nothing wrong.
+    let logs = d.ctl(&["logs", "-n", "100"]);
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(
+        logs.contains("backup started") && logs.contains("backup finished"),
+        "{logs}"
+    );
+    let doctor = d.ctl_json(&["doctor"]);
+    assert!(
+        doctor.as_array().unwrap().iter().all(|c| c["ok"] == true),
+        "{doctor}"
+    );
+    // Removing the destination leaves its drive as it is.
+    assert!(d.ctl(&["dest", "remove", "Drive"]).status.success());
+    assert_eq!(d.ctl_json(&["dest", "list"]), serde_json::json!([]));
+    assert!(drive.join(".photovault/destination.toml").is_file());
+    assert!(!std::fs::read_to_string(&d.config)
+        .unwrap()
+        .contains("[[destination]]"));
+}
+
+#[test]
+fn two_drives_back_up_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = big_library(dir.path(), 300, 512 << 10);
+    let d = Daemon::start(dir.path(), &lib.path, 3600);
+    for name in ["A", "B"] {
+        let drive = d.volumes.join(name);
+        std::fs::create_dir(&drive).unwrap();
+        enrol(&d, &drive, name);
+    }
+    wait_until(Duration::from_secs(60), "both jobs running at once", || {
+        let jobs = d.ctl_json(&["jobs"]);
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["state"] == "running")
+            .count()
+            == 2
+    });
+    let history = d.wait_for_finished(2, Duration::from_secs(120));
+    assert!(history.iter().all(|j| j["state"] == "done"), "{history:?}");
+    let clean = clean_export(&lib.path, dir.path());
+    assert_eq!(exported(&d.volumes.join("A")), clean);
+    assert_eq!(exported(&d.volumes.join("B")), clean);
 }
 
 /// Root only: a real loop-mounted ext4 volume is mounted, unmounted and
