@@ -499,3 +499,37 @@ fn a_library_not_there_yet_is_retried_and_the_user_is_told_how_backups_end() {
     let text = std::fs::read_to_string(&alerts).unwrap();
     assert!(text.contains("Drive"), "{text}");
 }
+
+/// Root only: another user cannot talk to the daemon.
+#[test]
+fn another_user_is_refused() {
+    if !photovault_testkit::is_root() || Command::new("setpriv").arg("--version").output().is_err()
+    {
+        eprintln!("skipped: needs root and setpriv to act as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lib = small_library(dir.path());
+    let d = Daemon::start(dir.path(), &lib.path, 3600);
+    // Even with the folders open to everyone, the socket's mode and the
+    // daemon's peer check keep another user out.
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path(), d.state.as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(photovault_e2e::bin("photovaultctl"))
+        .arg("--socket")
+        .arg(d.state.join("photovaultd.sock"))
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ermission denied") || err.contains("closed"),
+        "{err}"
+    );
+    assert_eq!(d.status()["daemon"]["paused"], false);
+}
