@@ -538,8 +538,12 @@ fn another_user_is_refused() {
         .arg("status")
         .output()
         .unwrap();
-    assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
+    if err.starts_with("setpriv:") {
+        eprintln!("skipped: setpriv cannot switch users here ({})", err.trim());
+        return;
+    }
+    assert!(!out.status.success());
     assert!(
         err.contains("ermission denied") || err.contains("closed"),
         "{err}"
