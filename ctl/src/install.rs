@@ -151,14 +151,12 @@ pub fn render_launch_agent(daemon: &Path, config: Option<&Path>, log_dir: &Path)
         None => Vec::new(),
     };
 
-    // The template is a compile-time constant with one header comment; the
-    // tests check that it is there.
-    let (before, rest) = LAUNCH_AGENT_TEMPLATE
+    // The template is a compile-time constant with one header comment (the
+    // tests check that it is there); without one, nothing is replaced.
+    let (before, body) = LAUNCH_AGENT_TEMPLATE
         .split_once("<!--")
-        .expect("the LaunchAgent template starts with a header comment");
-    let (_, body) = rest
-        .split_once("-->")
-        .expect("the LaunchAgent template's header comment is closed");
+        .and_then(|(before, rest)| Some((before, rest.split_once("-->")?.1)))
+        .unwrap_or(("", LAUNCH_AGENT_TEMPLATE));
 
     let mut out = String::with_capacity(LAUNCH_AGENT_TEMPLATE.len() + 256);
     out.push_str(before);

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 use rusqlite::{Connection, Row};
 use rustc_hash::FxHashMap;
 
@@ -325,7 +325,7 @@ fn build_asset(
             problems.push(format!(
                 "time zone offset {offset_seconds} s is out of range; using UTC"
             ));
-            FixedOffset::east_opt(0).expect("zero offset is valid")
+            Utc.fix()
         });
     let created = core_data_time(raw.f64(C::DateCreated)).map(|t| t.with_timezone(&offset));
     if created.is_none() {

@@ -123,15 +123,16 @@ impl StateDb {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<JobInfo, StateError> {
-        let id = self.with(|c| {
-            c.execute(
-                "INSERT INTO jobs (kind, destination_id, destination, state, reason, created) \
-                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5)",
+        self.with(|c| {
+            c.query_row(
+                &format!(
+                    "INSERT INTO jobs (kind, destination_id, destination, state, reason, created) \
+                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5) RETURNING {COLUMNS}"
+                ),
                 params![kind, destination_id, destination, reason, timestamp(now)],
-            )?;
-            Ok(c.last_insert_rowid())
-        })?;
-        Ok(self.job(id)?.expect("the row just inserted exists"))
+                row_to_job,
+            )
+        })
     }
 
     /// The job `id`.

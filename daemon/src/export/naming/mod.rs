@@ -610,7 +610,18 @@ fn push_literal(template: &str, pieces: &mut Vec<Piece>, text: &str) -> Result<(
 impl Default for FolderTemplate {
     /// `{year}/{year}-{month}/`.
     fn default() -> Self {
-        FolderTemplate::parse(Self::DEFAULT).expect("the default template parses")
+        // Built directly rather than parsed, so it cannot fail; a test
+        // checks that it equals `parse(DEFAULT)`.
+        FolderTemplate {
+            components: vec![
+                vec![Piece::Value(Placeholder::Year)],
+                vec![
+                    Piece::Value(Placeholder::Year),
+                    Piece::Literal("-".into()),
+                    Piece::Value(Placeholder::Month),
+                ],
+            ],
+        }
     }
 }
 

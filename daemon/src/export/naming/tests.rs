@@ -436,6 +436,7 @@ fn claim_invariants_hold_for_many_generated_names() {
 #[test]
 fn the_default_template_files_by_year_and_month() {
     let t = FolderTemplate::default();
+    assert_eq!(t, FolderTemplate::parse(FolderTemplate::DEFAULT).unwrap());
     assert_eq!(t.to_string(), "{year}/{year}-{month}/");
     assert_eq!(
         t.expand(at("2020-03-04T10:00:00+01:00"), None),
