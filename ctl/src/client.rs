@@ -6,7 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use photovault_protocol::{Request, RequestBody, Response, ResponseBody, SOCKET_NAME};
+use photovault_protocol::{paths, Request, RequestBody, Response, ResponseBody, SOCKET_NAME};
 
 /// Where the daemon's socket is: `--socket`, else the `state_dir` of the
 /// configuration (`--config` or the platform's file), else the platform's
@@ -15,25 +15,13 @@ pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathB
     if let Some(s) = socket {
         return Ok(s.to_path_buf());
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let home = home()?;
     let macos = cfg!(target_os = "macos");
     let config_file = match config {
         Some(c) => Some(c.to_path_buf()),
         None => {
-            let default = if macos {
-                home.join("Library/Application Support/photovault/config.toml")
-            } else {
-                var("XDG_CONFIG_HOME")
-                    .unwrap_or_else(|| home.join(".config"))
-                    .join("photovault/config.toml")
-            };
+            let default =
+                paths::config_file(macos, &home, paths::xdg_var("XDG_CONFIG_HOME").as_deref());
             default.exists().then_some(default)
         }
     };
@@ -51,14 +39,16 @@ pub fn socket_path(socket: Option<&Path>, config: Option<&Path>) -> Result<PathB
             return Ok(dir.join(SOCKET_NAME));
         }
     }
-    let state = if macos {
-        home.join("Library/Application Support/photovault")
-    } else {
-        var("XDG_STATE_HOME")
-            .unwrap_or_else(|| home.join(".local/state"))
-            .join("photovault")
-    };
+    let state = paths::state_dir(macos, &home, paths::xdg_var("XDG_STATE_HOME").as_deref());
     Ok(state.join(SOCKET_NAME))
+}
+
+/// The user's home folder.
+pub fn home() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute())
+        .ok_or_else(|| anyhow::anyhow!("$HOME is not set to an absolute path"))
 }
 
 /// An open connection.

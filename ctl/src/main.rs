@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use photovault_protocol::{JobInfo, JobState, RequestBody, ResponseBody};
+use photovault_protocol::{paths, JobInfo, JobState, RequestBody, ResponseBody};
 
 use client::Connection;
 
@@ -379,10 +379,7 @@ fn install_options(
     config: Option<PathBuf>,
     load: bool,
 ) -> Result<install::InstallOptions> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .filter(|h| h.is_absolute())
-        .ok_or_else(|| anyhow::anyhow!("$HOME is not set to an absolute path"))?;
+    let home = client::home()?;
     let macos = cfg!(target_os = "macos");
     let daemon = match daemon {
         Some(d) => std::path::absolute(d)?,
@@ -391,15 +388,12 @@ fn install_options(
             .map(|p| p.join("photovaultd"))
             .unwrap_or_else(|| PathBuf::from("photovaultd")),
     };
-    let log_dir = if macos {
-        home.join("Library/Logs/photovault")
-    } else {
-        std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join(".local/state"))
-            .join("photovault/logs")
-    };
+    let xdg_state_home = paths::xdg_var("XDG_STATE_HOME");
+    let log_dir = paths::log_dir(
+        macos,
+        &home,
+        &paths::state_dir(macos, &home, xdg_state_home.as_deref()),
+    );
     Ok(install::InstallOptions {
         daemon,
         config: config.map(std::path::absolute).transpose()?,
@@ -407,9 +401,7 @@ fn install_options(
         log_dir,
         load,
         macos,
-        xdg_config_home: std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+        xdg_config_home: paths::xdg_var("XDG_CONFIG_HOME"),
     })
 }
 

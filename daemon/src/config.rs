@@ -9,6 +9,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use photovault_protocol::paths;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -138,42 +139,24 @@ pub struct Platform {
 impl Platform {
     /// This process's platform and environment.
     pub fn current() -> Self {
-        let var = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
         Platform {
-            home: var("HOME").unwrap_or_else(|| PathBuf::from("/")),
+            home: std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from("/"), PathBuf::from),
             user: std::env::var("USER").unwrap_or_default(),
-            xdg_config_home: var("XDG_CONFIG_HOME"),
-            xdg_state_home: var("XDG_STATE_HOME"),
+            xdg_config_home: paths::xdg_var("XDG_CONFIG_HOME"),
+            xdg_state_home: paths::xdg_var("XDG_STATE_HOME"),
             macos: cfg!(target_os = "macos"),
         }
     }
 
     /// The configuration file read when no `--config` is given.
     pub fn default_config_file(&self) -> PathBuf {
-        if self.macos {
-            self.home
-                .join("Library/Application Support/photovault/config.toml")
-        } else {
-            self.xdg_config_home
-                .clone()
-                .unwrap_or_else(|| self.home.join(".config"))
-                .join("photovault/config.toml")
-        }
+        paths::config_file(self.macos, &self.home, self.xdg_config_home.as_deref())
     }
 
     fn default_state_dir(&self) -> PathBuf {
-        if self.macos {
-            self.home.join("Library/Application Support/photovault")
-        } else {
-            self.xdg_state_home
-                .clone()
-                .unwrap_or_else(|| self.home.join(".local/state"))
-                .join("photovault")
-        }
+        paths::state_dir(self.macos, &self.home, self.xdg_state_home.as_deref())
     }
 
     fn default_volume_roots(&self) -> Vec<PathBuf> {
@@ -206,14 +189,9 @@ impl Platform {
         self.home.join("Pictures/Photos Library.photoslibrary")
     }
 
-    /// Where the daily log files go by default: `~/Library/Logs/photovault`
-    /// on macOS, `logs/` in the state folder elsewhere.
+    /// Where the daily log files go by default.
     pub fn default_log_dir(&self, state_dir: &Path) -> PathBuf {
-        if self.macos {
-            self.home.join("Library/Logs/photovault")
-        } else {
-            state_dir.join("logs")
-        }
+        paths::log_dir(self.macos, &self.home, state_dir)
     }
 }
 

@@ -18,6 +18,8 @@
 //! ← {"version":1,"response":"status","daemon":{…},"library":{…},"destinations":[…],"jobs":[…]}
 //! ```
 
+pub mod paths;
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the wire protocol; bumped on any incompatible message change.

@@ -148,7 +148,7 @@ pub enum LogError {
 /// command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogOptions {
-    /// Where the rotated log files go (see [`default_log_dir`]).
+    /// Where the rotated log files go (the configuration's `log_dir`).
     pub dir: PathBuf,
     /// Whether to log to stderr as well: true when running in the foreground,
     /// where a person is watching the terminal.
@@ -428,17 +428,6 @@ pub fn parse_level(s: &str) -> Result<Level, LogError> {
     }
 }
 
-/// Where logs go by default: `~/Library/Logs/photovault` on macOS, where
-/// Console.app looks, and `<state_dir>/logs` elsewhere (the state directory
-/// already defaults to the XDG state directory).
-pub fn default_log_dir(macos: bool, home: &Path, state_dir: &Path) -> PathBuf {
-    if macos {
-        home.join("Library").join("Logs").join("photovault")
-    } else {
-        state_dir.join("logs")
-    }
-}
-
 /// The last `lines` log records at `min_level` or more severe, oldest first,
 /// for `photovaultctl logs`.
 ///
@@ -650,20 +639,6 @@ mod tests {
                 assert!(message.contains(name), "{message}");
             }
         }
-    }
-
-    #[test]
-    fn default_log_dir_is_library_logs_on_macos_and_state_logs_elsewhere() {
-        let home = Path::new("/Users/ann");
-        let state = Path::new("/home/ann/.local/state/photovault");
-        assert_eq!(
-            default_log_dir(true, home, state),
-            PathBuf::from("/Users/ann/Library/Logs/photovault")
-        );
-        assert_eq!(
-            default_log_dir(false, home, state),
-            PathBuf::from("/home/ann/.local/state/photovault/logs")
-        );
     }
 
     #[test]
