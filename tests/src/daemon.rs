@@ -141,7 +141,7 @@ impl Daemon {
     pub fn stop(&mut self) -> (std::process::ExitStatus, Duration) {
         let mut child = self.child.take().expect("the daemon is running");
         // SAFETY: signalling our own child.
-        unsafe { libc_kill(child.id() as i32, 15) };
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let started = Instant::now();
         let status = loop {
             if let Some(s) = child.try_wait().unwrap() {
@@ -155,11 +155,6 @@ impl Daemon {
         };
         (status, started.elapsed())
     }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 impl Drop for Daemon {
