@@ -12,7 +12,7 @@ use tokio::io::AsyncBufReadExt;
 
 use super::enrol;
 use super::logs;
-use super::pipeline::{Pipeline, PipelineError};
+use super::pipeline::{reason, Pipeline, PipelineError};
 use super::server::Client;
 use super::state::timestamp;
 
@@ -47,7 +47,7 @@ pub async fn handle(
         RequestBody::Backup { destination, wait } => {
             let jobs = match destination {
                 Some(d) => p.request(&d).map(|j| vec![j]),
-                None => p.enqueue_mounted("requested").and_then(|jobs| {
+                None => p.enqueue_mounted(reason::REQUESTED).and_then(|jobs| {
                     if jobs.is_empty() {
                         Err(PipelineError::NothingMounted)
                     } else {
@@ -205,6 +205,9 @@ pub fn status_report(cx: &Context) -> StatusReport {
     }
 }
 
+/// Shortest time between two reports of a stream.
+const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Waits for the client to hang up (or send anything: streams take no
 /// further requests).
 async fn hung_up(reader: &mut Reader) {
@@ -223,17 +226,27 @@ async fn status(
     if !watch {
         return Ok(true);
     }
-    let changes = cx.pipeline.subscribe();
+    let mut changes = cx.pipeline.subscribe();
     let mut last = report;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
-        tokio::select! {
+        // A change notice wakes the stream; progress moves without one, so
+        // while a job runs it also looks every half second.
+        let running = last.jobs.iter().any(|j| j.state == JobState::Running);
+        let notified = tokio::select! {
             _ = hung_up(reader) => return Ok(false),
-            _ = tick.tick() => {}
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return Ok(false);
+                }
+                true
+            }
+            _ = tokio::time::sleep(WATCH_INTERVAL), if running => false,
+        };
+        if notified {
+            // At most twice a second, however often things change.
+            tokio::time::sleep(WATCH_INTERVAL).await;
+            changes.borrow_and_update();
         }
-        // Progress moves without a change notice: compare what would be
-        // sent, at most twice a second.
-        let _ = changes.has_changed();
         let report = status_report(cx);
         if report != last {
             client.send(ResponseBody::Status(report.clone())).await?;

@@ -117,7 +117,6 @@ async fn serve(config: Config, platform: Platform, log: Arc<logs::LogHandle>) ->
         lib_rx,
         Duration::from_secs(config.debounce_seconds),
     ));
-    tokio::spawn(look_at_library(pipeline.clone()));
     let scheduler = tokio::spawn(pipeline.clone().run_scheduler());
 
     let cx = Arc::new(Context {
@@ -153,9 +152,10 @@ async fn wait_for_stop_signal() -> Result<&'static str> {
     })
 }
 
-/// Scans at start and after every volume event; queues a backup for each
-/// destination that appears.
+/// Scans at start and after every volume event; the pipeline queues a
+/// backup for each destination that appears.
 async fn watch_volumes(pipeline: Arc<Pipeline>, mut events: UnboundedReceiver<()>) {
+    let mut first = true;
     loop {
         let config = pipeline.config();
         let found = tokio::task::spawn_blocking(move || {
@@ -163,22 +163,12 @@ async fn watch_volumes(pipeline: Arc<Pipeline>, mut events: UnboundedReceiver<()
         })
         .await
         .unwrap_or_default();
-        let appeared = pipeline.set_mounts(found.clone());
-        let config = pipeline.config();
-        for id in appeared {
-            let Some(dest) = config.destinations.iter().find(|d| d.id == id) else {
-                continue;
-            };
-            if let Some(why) = &found[&id].refused {
-                tracing::warn!(destination = %dest.name, reason = %why, "not backing up to this volume");
-                continue;
-            }
-            if !dest.modes.contains(&crate::config::Mode::Export) {
-                continue;
-            }
-            if let Err(e) = pipeline.enqueue(dest, "drive connected") {
-                tracing::error!(destination = %dest.name, error = %e, "cannot queue a backup");
-            }
+        pipeline.set_mounts(found);
+        // The status shows the library's counts from the start: from the
+        // first backup's report when a drive is connected, else from a look
+        // of its own.
+        if std::mem::take(&mut first) && pipeline.active().is_ok_and(|j| j.is_empty()) {
+            tokio::spawn(look_at_library(pipeline.clone()));
         }
         if events.recv().await.is_none() {
             return;
@@ -205,14 +195,16 @@ async fn library_changes(
             }
         }
         tracing::info!("the library changed");
-        match pipeline.enqueue_mounted("library changed") {
+        // A backup reads the library and updates the status with what it
+        // found; only with no backup to run is a look of its own worth it.
+        match pipeline.enqueue_mounted(pipeline::reason::LIBRARY_CHANGED) {
             Ok(jobs) if jobs.is_empty() => {
-                tracing::info!("no backup drive connected; the next one connected catches up")
+                tracing::info!("no backup drive connected; the next one connected catches up");
+                tokio::spawn(look_at_library(pipeline.clone()));
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "cannot queue backups"),
         }
-        tokio::spawn(look_at_library(pipeline.clone()));
     }
 }
 

@@ -5,26 +5,37 @@
 //! and records how it ended. A job that stops early says why: cancelled by
 //! the user (cancelled), drive removed (interrupted: the next mount queues
 //! it again), paused or daemon stopping (queued again), a transient error
-//! (queued again after a growing wait, up to [`MAX_ATTEMPTS`] starts).
+//! (queued again after a growing wait, up to [`MAX_ATTEMPTS`](crate::config::MAX_ATTEMPTS) starts).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use photovault_protocol::{JobInfo, JobProgress, JobState, JobSummary};
+use photovault_protocol::{JobInfo, JobState};
 
-use super::alerts::{Alert, Notifier};
+mod run;
+
+use super::alerts::Notifier;
 use super::power::SleepInhibitor;
 use super::state::{StateDb, StateError};
 use super::volumes::Mount;
-use crate::config::{Config, DestinationEntry, Mode, MAX_ATTEMPTS};
-use crate::destination::Destination;
-use crate::export::{self, ExportError, ExportOptions, ExportReport};
+use crate::config::{Config, DestinationEntry, Mode};
+use run::{Counters, Work};
 
 /// The only job kind so far; mirror, organize and verify will join it.
 pub const EXPORT: &str = "export";
+
+/// Why a job was queued (shown to the user, stored with the job).
+pub mod reason {
+    /// An enrolled drive was connected (or found at start).
+    pub const DRIVE_CONNECTED: &str = "drive connected";
+    /// The library was quiet for `debounce_seconds` after a change.
+    pub const LIBRARY_CHANGED: &str = "library changed";
+    /// The user asked (`photovaultctl backup`).
+    pub const REQUESTED: &str = "requested";
+}
 
 /// Why a running job was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,54 +44,6 @@ enum StopReason {
     DriveRemoved,
     Paused,
     Shutdown,
-}
-
-/// Live counters of a running job, written by the engine's progress calls.
-#[derive(Default)]
-pub struct Counters {
-    files_total: AtomicU64,
-    bytes_total: AtomicU64,
-    files_done: AtomicU64,
-    bytes_done: AtomicU64,
-    started: Mutex<Option<Instant>>,
-}
-
-impl export::Progress for Counters {
-    fn start(&self, files: u64, bytes: u64) {
-        self.files_total.store(files, Ordering::Relaxed);
-        self.bytes_total.store(bytes, Ordering::Relaxed);
-        *self.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-    }
-    fn file_done(&self, bytes: u64) {
-        self.files_done.fetch_add(1, Ordering::Relaxed);
-        self.bytes_done.fetch_add(bytes, Ordering::Relaxed);
-    }
-    fn finish(&self) {}
-}
-
-impl Counters {
-    fn snapshot(&self) -> JobProgress {
-        let bytes_done = self.bytes_done.load(Ordering::Relaxed);
-        let bytes_total = self.bytes_total.load(Ordering::Relaxed);
-        let elapsed = self
-            .started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map(|s| s.elapsed().as_secs_f64());
-        let eta_seconds = match elapsed {
-            Some(t) if t > 1.0 && bytes_done > 0 && bytes_total >= bytes_done => {
-                Some(((bytes_total - bytes_done) as f64 / (bytes_done as f64 / t)) as u64)
-            }
-            _ => None,
-        };
-        JobProgress {
-            files_done: self.files_done.load(Ordering::Relaxed),
-            files_total: self.files_total.load(Ordering::Relaxed),
-            bytes_done,
-            bytes_total,
-            eta_seconds,
-        }
-    }
 }
 
 struct Running {
@@ -237,9 +200,9 @@ impl Pipeline {
         self.lock().mounts.clone()
     }
 
-    /// Records what the volume scan found; stops the jobs of destinations
-    /// that went away, and returns the ids that appeared.
-    pub fn set_mounts(&self, mounts: HashMap<String, Mount>) -> Vec<String> {
+    /// Records what the volume scan found: stops the jobs of destinations
+    /// that went away, and queues a backup of each one that appeared.
+    pub fn set_mounts(&self, mounts: HashMap<String, Mount>) {
         let mut inner = self.lock();
         let appeared: Vec<String> = mounts
             .keys()
@@ -259,13 +222,18 @@ impl Pipeline {
         for id in inner.mounts.keys().filter(|id| !mounts.contains_key(*id)) {
             tracing::info!(destination = %id, "destination disconnected");
         }
-        for id in &appeared {
-            tracing::info!(destination = %id, path = %mounts[id].root.display(), "destination connected");
+        for (id, mount) in mounts.iter().filter(|(id, _)| appeared.contains(*id)) {
+            tracing::info!(destination = %id, path = %mount.root.display(), "destination connected");
+            if let Some(why) = &mount.refused {
+                tracing::warn!(destination = %id, reason = %why, "not backing up to this volume");
+            }
         }
         inner.mounts = mounts;
         drop(inner);
         self.poke();
-        appeared
+        if let Err(e) = self.enqueue_exporting(reason::DRIVE_CONNECTED, Some(&appeared)) {
+            tracing::error!(error = %e, "cannot queue a backup of a connected drive");
+        }
     }
 
     /// Queues a backup of `dest` (joining a queued one), for `reason`.
@@ -287,12 +255,25 @@ impl Pipeline {
     /// Queues a backup of every mounted destination that exports, for
     /// `reason`; the jobs queued (or joined).
     pub fn enqueue_mounted(&self, reason: &str) -> Result<Vec<JobInfo>, PipelineError> {
+        self.enqueue_exporting(reason, None)
+    }
+
+    /// Queues a backup of every mounted, writable destination that exports
+    /// (of those in `only`, when given).
+    fn enqueue_exporting(
+        &self,
+        reason: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<JobInfo>, PipelineError> {
         let (config, mounts) = {
             let inner = self.lock();
             (inner.config.clone(), inner.mounts.clone())
         };
         let mut jobs = Vec::new();
         for dest in &config.destinations {
+            if only.is_some_and(|ids| !ids.contains(&dest.id)) {
+                continue;
+            }
             match mounts.get(&dest.id) {
                 Some(m) if m.refused.is_none() && dest.modes.contains(&Mode::Export) => {
                     jobs.push(self.enqueue(dest, reason)?);
@@ -314,7 +295,7 @@ impl Pipeline {
             }) => return Err(PipelineError::Refused(why.clone())),
             Some(_) => {}
         }
-        self.enqueue(&dest, "requested")
+        self.enqueue(&dest, reason::REQUESTED)
     }
 
     /// A job with the progress of its run, if running.
@@ -470,20 +451,23 @@ impl Pipeline {
                 )?;
                 continue;
             };
-            let note = match inner.mounts.get(&dest.id) {
-                None => Some("waiting for the drive to be connected".to_string()),
+            let root = match inner.mounts.get(&dest.id) {
+                None => Err("waiting for the drive to be connected".to_string()),
                 Some(Mount {
                     refused: Some(why), ..
-                }) => Some(why.clone()),
-                Some(_) => None,
+                }) => Err(why.clone()),
+                Some(m) => Ok(m.root.clone()),
             };
-            if let Some(note) = note {
-                drop(inner);
-                if job.error.as_deref() != Some(note.as_str()) {
-                    self.state.note(job.id, Some(&note))?;
+            let root = match root {
+                Ok(root) => root,
+                Err(note) => {
+                    drop(inner);
+                    if job.error.as_deref() != Some(note.as_str()) {
+                        self.state.note(job.id, Some(&note))?;
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             if inner.running.values().any(|r| r.destination_id == dest.id) {
                 continue;
             }
@@ -499,7 +483,6 @@ impl Pipeline {
                     continue;
                 }
             }
-            let root = inner.mounts[&dest.id].root.clone();
             let cancel = Arc::new(AtomicBool::new(false));
             let counters = Arc::new(Counters::default());
             inner.running.insert(
@@ -529,195 +512,4 @@ impl Pipeline {
         }
         Ok(next)
     }
-
-    /// Runs one job on a blocking thread and records how it ended.
-    fn run(&self, work: Work) {
-        let _awake = self
-            .services
-            .inhibitor
-            .hold(&format!("backing up to {}", work.dest.name));
-        let options = ExportOptions {
-            enrol: crate::destination::Enrol::Never,
-            cancel: Some(work.cancel.clone()),
-            ..ExportOptions::default()
-        };
-        let result = export::export(&work.library, &work.root, &options, &*work.counters);
-        let stop = self.lock().running.get(&work.job.id).and_then(|r| r.stop);
-        let outcome = self.outcome(&work, result, stop);
-        if let Err(e) = self.record(&work, outcome) {
-            tracing::error!(job = work.job.id, error = %e, "how a job ended could not be recorded");
-        }
-        self.lock().running.remove(&work.job.id);
-        self.poke();
-    }
-
-    fn outcome(
-        &self,
-        work: &Work,
-        result: Result<ExportReport, ExportError>,
-        stop: Option<StopReason>,
-    ) -> Outcome {
-        let drive_gone = || !Destination::is_destination(&work.root);
-        match result {
-            Ok(report) => Outcome::Done(report),
-            Err(ExportError::Cancelled) => match stop {
-                Some(StopReason::Cancelled) => Outcome::Cancelled,
-                Some(StopReason::DriveRemoved) => Outcome::DriveRemoved,
-                Some(StopReason::Paused) => Outcome::Requeue("paused".into(), None),
-                Some(StopReason::Shutdown) | None => Outcome::Requeue(
-                    "photovaultd stopped during the backup; it continues at the next start".into(),
-                    None,
-                ),
-            },
-            Err(_) if stop == Some(StopReason::DriveRemoved) || drive_gone() => {
-                Outcome::DriveRemoved
-            }
-            Err(e @ ExportError::Library(_)) if work.job.attempts + 1 < MAX_ATTEMPTS => {
-                let base = self.lock().config.retry_seconds;
-                let wait = base.saturating_mul(1 << work.job.attempts.min(16));
-                Outcome::Requeue(
-                    format!("{e} (trying again in {wait} s)"),
-                    Some(Utc::now() + chrono::Duration::seconds(wait as i64)),
-                )
-            }
-            Err(e) => Outcome::Failed(e.to_string()),
-        }
-    }
-
-    fn record(&self, work: &Work, outcome: Outcome) -> Result<(), StateError> {
-        let now = Utc::now();
-        let id = work.job.id;
-        let name = &work.dest.name;
-        match outcome {
-            Outcome::Done(report) => {
-                let summary = summary_of(&report);
-                self.state
-                    .finish(id, JobState::Done, None, Some(&summary), now)?;
-                tracing::info!(
-                    job = id,
-                    destination = %name,
-                    up_to_date = report.up_to_date,
-                    exported = report.counts.exported,
-                    updated = report.counts.updated,
-                    unchanged = report.counts.unchanged,
-                    missing = report.counts.missing,
-                    errors = report.counts.errors,
-                    bytes = report.counts.bytes,
-                    seconds = report.seconds,
-                    "backup finished"
-                );
-                for f in &report.failures {
-                    tracing::warn!(job = id, asset = %f.uuid, file = %f.filename, reason = %f.reason, "an asset could not be backed up");
-                }
-                self.set_library(photovault_protocol::LibraryInfo {
-                    path: work.library.display().to_string(),
-                    assets: Some(
-                        report.counts.exported
-                            + report.counts.updated
-                            + report.counts.unchanged
-                            + report.counts.missing
-                            + report.counts.errors,
-                    ),
-                    missing_originals: Some(report.counts.missing),
-                    checked: Some(super::state::timestamp(now)),
-                    error: None,
-                });
-                if report.counts.bytes > 0 || report.counts.errors > 0 {
-                    self.services
-                        .notifier
-                        .notify(&Alert::backup_done(name, &summary_line(&report)));
-                }
-            }
-            Outcome::Cancelled => {
-                self.state.finish(
-                    id,
-                    JobState::Cancelled,
-                    Some("cancelled by the user"),
-                    None,
-                    now,
-                )?;
-                tracing::info!(job = id, destination = %name, "backup cancelled");
-            }
-            Outcome::DriveRemoved => {
-                // Forget the mount and scan again: if the drive is already
-                // back (a quick unplug and replug that one scan did not
-                // see), the scan finds it "appeared" and queues the job again.
-                self.lock().mounts.remove(&work.dest.id);
-                if let Some(tx) = &*self.rescan.lock().unwrap_or_else(|e| e.into_inner()) {
-                    let _ = tx.send(());
-                }
-                let why = "drive removed";
-                self.state
-                    .finish(id, JobState::Interrupted, Some(why), None, now)?;
-                tracing::warn!(job = id, destination = %name, "backup interrupted: drive removed; it runs again when the drive is connected");
-                self.services.notifier.notify(&Alert::backup_failed(
-                    name,
-                    "the drive was removed. It will continue when you connect it again",
-                ));
-            }
-            Outcome::Requeue(why, retry_at) => {
-                self.state.requeue(id, Some(&why), retry_at)?;
-                tracing::info!(job = id, destination = %name, reason = %why, "backup queued again");
-            }
-            Outcome::Failed(why) => {
-                self.state
-                    .finish(id, JobState::Failed, Some(&why), None, now)?;
-                tracing::error!(job = id, destination = %name, error = %why, "backup failed");
-                self.services
-                    .notifier
-                    .notify(&Alert::backup_failed(name, &why));
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Work {
-    job: JobInfo,
-    dest: DestinationEntry,
-    root: std::path::PathBuf,
-    library: std::path::PathBuf,
-    cancel: Arc<AtomicBool>,
-    counters: Arc<Counters>,
-}
-
-enum Outcome {
-    Done(ExportReport),
-    Cancelled,
-    DriveRemoved,
-    Requeue(String, Option<DateTime<Utc>>),
-    Failed(String),
-}
-
-fn summary_of(r: &ExportReport) -> JobSummary {
-    JobSummary {
-        up_to_date: r.up_to_date,
-        exported: r.counts.exported,
-        updated: r.counts.updated,
-        unchanged: r.counts.unchanged,
-        missing: r.counts.missing,
-        errors: r.counts.errors,
-        gone: r.counts.gone,
-        bytes: r.counts.bytes,
-        seconds: r.seconds,
-    }
-}
-
-/// "12 new, 3 updated, 1.2 GB written" for a notification.
-fn summary_line(r: &ExportReport) -> String {
-    let mut parts = Vec::new();
-    if r.counts.exported > 0 {
-        parts.push(format!("{} new", r.counts.exported));
-    }
-    if r.counts.updated > 0 {
-        parts.push(format!("{} updated", r.counts.updated));
-    }
-    parts.push(format!("{:.1} MB written", r.counts.bytes as f64 / 1e6));
-    if r.counts.errors > 0 {
-        parts.push(format!(
-            "{} could not be copied (see `photovaultctl logs`)",
-            r.counts.errors
-        ));
-    }
-    parts.join(", ")
 }
