@@ -30,7 +30,8 @@ pub struct Mount {
 /// Finds every enrolled destination under the volume roots, by id.
 pub fn scan(roots: &[PathBuf], destinations: &[DestinationEntry]) -> HashMap<String, Mount> {
     let mut found = HashMap::new();
-    let time_machine = time_machine_mount_points();
+    // Asked of `tmutil` (a process on macOS) only once a destination is found.
+    let mut time_machine: Option<Vec<PathBuf>> = None;
     for root in roots {
         let Ok(entries) = std::fs::read_dir(root) else {
             continue;
@@ -55,7 +56,8 @@ pub fn scan(roots: &[PathBuf], destinations: &[DestinationEntry]) -> HashMap<Str
                 if dest.info().id != entry.id {
                     continue;
                 }
-                let refused = refusal(&volume, &time_machine);
+                let tm = time_machine.get_or_insert_with(time_machine_mount_points);
+                let refused = refusal(&volume, tm);
                 found.insert(
                     entry.id.clone(),
                     Mount {
