@@ -9,6 +9,8 @@ pub mod config;
 pub mod destination;
 pub mod export;
 pub mod library;
+pub mod mirror;
 pub mod service;
 mod sqlite_uri;
+pub mod versions;
 pub mod write;

@@ -30,6 +30,8 @@ enum Command {
     Inspect(commands::inspect::InspectArgs),
     /// Export a library's originals, edits and metadata to a destination folder, incrementally.
     Export(commands::export::ExportArgs),
+    /// Mirror a whole library package to a destination, keeping what changes in Versions/.
+    Mirror(commands::mirror::MirrorArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
     let result = match command {
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Export(args) => commands::export::run(&args),
+        Command::Mirror(args) => commands::mirror::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,7 @@
 //! The schema is documented in `docs/on-drive-format.md`; its version is in
 //! `PRAGMA user_version` and a newer one is refused rather than misread.
 
+mod mirror;
 mod schema;
 
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+
+pub use mirror::{MirrorFile, VersionRecord};
 
 /// Why the catalog could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -289,41 +292,22 @@ impl Catalog {
     pub fn last_run(&self, engine: &str) -> Result<Option<RunRecord>> {
         self.conn
             .query_row(
-                "SELECT id, engine, started, ended, status, exported, updated, unchanged, missing, errors,
-                        gone, bytes, history, options_key, error, source, source_stamp
-                 FROM runs WHERE engine = ?1 ORDER BY id DESC LIMIT 1",
+                &format!("{RUN_COLUMNS} WHERE engine = ?1 ORDER BY id DESC LIMIT 1"),
                 [engine],
-                |r| {
-                    let time = |s: Option<String>| {
-                        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-                            .map(|t| t.with_timezone(&Utc))
-                    };
-                    let n = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.unwrap_or(0) as u64);
-                    Ok(RunRecord {
-                        id: r.get(0)?,
-                        engine: r.get(1)?,
-                        started: time(r.get(2)?).unwrap_or_default(),
-                        ended: time(r.get(3)?),
-                        status: RunStatus::parse(&r.get::<_, String>(4)?),
-                        counts: RunCounts {
-                            exported: n(5)?,
-                            updated: n(6)?,
-                            unchanged: n(7)?,
-                            missing: n(8)?,
-                            errors: n(9)?,
-                            gone: n(10)?,
-                            bytes: n(11)?,
-                        },
-                        history: r.get(12)?,
-                        options_key: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
-                        error: r.get(14)?,
-                        source: r.get(15)?,
-                        source_stamp: r.get(16)?,
-                    })
-                },
+                run_record,
             )
             .optional()
             .map_err(self.err())
+    }
+
+    /// Every run of `engine`, oldest first (what a restore can go back to).
+    pub fn runs(&self, engine: &str) -> Result<Vec<RunRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{RUN_COLUMNS} WHERE engine = ?1 ORDER BY id"))
+            .map_err(self.err())?;
+        let rows = stmt.query_map([engine], run_record).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
     }
 
     /// Assets still in the library: how many, and how many of them wait
@@ -471,8 +455,8 @@ impl Catalog {
     pub fn move_to_versions(&self, path: &str, versions_path: &str, run: i64) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT INTO versions (path, versions_path, asset_uuid, role, size, hash, run_id, moved_at)
-                 SELECT path, ?2, asset_uuid, role, size, hash, ?3, ?4 FROM files WHERE path = ?1",
+                "INSERT INTO versions (path, versions_path, asset_uuid, role, size, hash, run_id, moved_at, written_run)
+                 SELECT path, ?2, asset_uuid, role, size, hash, ?3, ?4, run_id FROM files WHERE path = ?1",
             )
             .and_then(|mut s| s.execute(params![path, versions_path, run, Utc::now().to_rfc3339()]))
             .map_err(self.err())?;
@@ -533,6 +517,39 @@ fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
         });
     }
     Ok(version)
+}
+
+const RUN_COLUMNS: &str =
+    "SELECT id, engine, started, ended, status, exported, updated, unchanged, missing, errors,
+            gone, bytes, history, options_key, error, source, source_stamp FROM runs";
+
+fn run_record(r: &rusqlite::Row) -> rusqlite::Result<RunRecord> {
+    let time = |s: Option<String>| {
+        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let n = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.unwrap_or(0) as u64);
+    Ok(RunRecord {
+        id: r.get(0)?,
+        engine: r.get(1)?,
+        started: time(r.get(2)?).unwrap_or_default(),
+        ended: time(r.get(3)?),
+        status: RunStatus::parse(&r.get::<_, String>(4)?),
+        counts: RunCounts {
+            exported: n(5)?,
+            updated: n(6)?,
+            unchanged: n(7)?,
+            missing: n(8)?,
+            errors: n(9)?,
+            gone: n(10)?,
+            bytes: n(11)?,
+        },
+        history: r.get(12)?,
+        options_key: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
+        error: r.get(14)?,
+        source: r.get(15)?,
+        source_stamp: r.get(16)?,
+    })
 }
 
 const FILE_COLUMNS: &str =

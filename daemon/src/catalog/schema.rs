@@ -1,12 +1,15 @@
 //! The catalog's tables, and how an older catalog is brought up to date.
 //!
 //! Version 1 (see `docs/on-drive-format.md` for the meaning of each column):
-//! `runs`, `assets`, `files`, `versions`.
+//! `runs`, `assets`, `files`, `versions`. Version 2 adds the mirror's
+//! `mirror_files`, and to `versions` the run that wrote a moved file and
+//! when retention removed it (so a restore of an old run knows what it
+//! can no longer have).
 
 use rusqlite::Connection;
 
 /// The catalog version this photovault writes (`PRAGMA user_version`).
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
 const V1: &str = "
 CREATE TABLE runs (
@@ -64,12 +67,31 @@ CREATE TABLE versions (
 );
 ";
 
+const V2: &str = "
+CREATE TABLE mirror_files (
+    path       TEXT PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    mtime_ns   INTEGER,
+    hash       TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    run_id     INTEGER NOT NULL,
+    written_at TEXT NOT NULL
+);
+ALTER TABLE versions ADD COLUMN written_run INTEGER;
+ALTER TABLE versions ADD COLUMN pruned_at TEXT;
+CREATE INDEX versions_run ON versions (run_id);
+";
+
 /// Brings a catalog at `from` (0 = new) to [`VERSION`], in one transaction.
 pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         if from < 1 {
             conn.execute_batch(V1)?;
+        }
+        if from < 2 {
+            conn.execute_batch(V2)?;
         }
         conn.pragma_update(None, "user_version", VERSION)
     })();

@@ -25,16 +25,16 @@ const PIPELINE_DEPTH: usize = 3;
 /// A file written under a temporary name in its final folder: removed on drop
 /// unless [`Temp::persist`] renamed it into place. Whatever happens between
 /// (an error, a panic), the final name only ever sees a complete, synced file.
-struct Temp {
-    path: PathBuf,
-    file: File,
+pub(super) struct Temp {
+    pub(super) path: PathBuf,
+    pub(super) file: File,
     persisted: bool,
 }
 
 impl Temp {
     /// Creates a new, empty temporary file in `dir` (O_EXCL: never an
     /// existing file, whoever made it).
-    fn create(dir: &Path) -> io::Result<Temp> {
+    pub(super) fn create(dir: &Path) -> io::Result<Temp> {
         let mut last = None;
         for _ in 0..64 {
             let path = dir.join(temp_name());
@@ -88,7 +88,7 @@ impl Temp {
 
     /// Renames the file over `dest` (atomic on POSIX filesystems: `dest`
     /// is either the old file or the new one, never a mix).
-    fn persist(mut self, dest: &Path) -> io::Result<()> {
+    pub(super) fn persist(mut self, dest: &Path) -> io::Result<()> {
         fs::rename(&self.path, dest)?;
         self.persisted = true;
         Ok(())
@@ -121,20 +121,20 @@ fn temp_name() -> String {
 
 /// Which side an I/O error came from; sorted into a [`WriteError`] once the
 /// temporary file is gone (so free space is measured without it).
-enum Fail {
+pub(super) enum Fail {
     Src(io::Error),
     Dst(io::Error),
 }
 
 /// What the caller asked for, for errors.
-struct Job<'a> {
-    src: Option<&'a Path>,
-    dest: &'a Path,
-    size: Option<u64>,
+pub(super) struct Job<'a> {
+    pub(super) src: Option<&'a Path>,
+    pub(super) dest: &'a Path,
+    pub(super) size: Option<u64>,
 }
 
 impl Job<'_> {
-    fn error(&self, fail: Fail) -> WriteError {
+    pub(super) fn error(&self, fail: Fail) -> WriteError {
         match fail {
             Fail::Src(e) => WriteError::source(self.src.unwrap_or(self.dest), e),
             Fail::Dst(e) => WriteError::destination(self.dest, e, self.size),
@@ -205,7 +205,7 @@ pub(super) fn write_bytes(
 /// is unplugged, its mount point may remain as an empty folder on the
 /// system disk, and recreating the tree there would fill the system disk
 /// with a backup nobody will find. That case is ENOENT, i.e. "gone".
-fn prepare_dir<'a>(root: Option<&Path>, dest: &'a Path) -> io::Result<&'a Path> {
+pub(super) fn prepare_dir<'a>(root: Option<&Path>, dest: &'a Path) -> io::Result<&'a Path> {
     let dir = match dest.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -242,7 +242,7 @@ fn prepare_dir<'a>(root: Option<&Path>, dest: &'a Path) -> io::Result<&'a Path> 
 /// Cloning (reflink) shares the source's blocks and is then hashed in one
 /// read pass over the clone: no data written at all. Otherwise the data is
 /// read, hashed and written in one pass.
-fn fill_temp(src: &File, dir: &Path, size: Option<u64>) -> Result<(Temp, Copied), Fail> {
+pub(super) fn fill_temp(src: &File, dir: &Path, size: Option<u64>) -> Result<(Temp, Copied), Fail> {
     let want_clone = size.is_some_and(|s| s > 0);
     if want_clone {
         if let Some(temp) = Temp::clone_of(src, dir).map_err(Fail::Dst)? {
@@ -316,7 +316,7 @@ fn read_full(mut src: &File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Hashes a file from its start (a fresh clone).
-fn hash_file(file: &File) -> io::Result<Copied> {
+pub(super) fn hash_file(file: &File) -> io::Result<Copied> {
     use std::os::unix::fs::FileExt;
     let mut buf = take_buffer();
     let mut hasher = blake3::Hasher::new();

@@ -163,3 +163,23 @@ pub(super) fn is_root() -> bool {
     // SAFETY: geteuid cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// `syncfs`: every dirty page and inode of the filesystem holding `path`
+/// written out, in one call (what the staged writer pays once per batch).
+#[cfg(target_os = "linux")]
+pub(super) fn sync_filesystem(path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = File::open(path)?;
+    // SAFETY: syncfs only reads the descriptor, which `f` keeps open.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere each staged file is synced as it is committed.
+#[cfg(not(target_os = "linux"))]
+pub(super) fn sync_filesystem(_path: &Path) -> io::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Writing many files with one sync: stage, sync the filesystem once,
+//! then rename.
+//!
+//! [`super::copy_file`] syncs every file and its folder, which is right for
+//! the export's few large files but ruinous for a mirror of 50,000 small
+//! ones: a sync costs milliseconds however small the file. Staging keeps
+//! the rule that a final name only ever holds a complete, synced file, and
+//! pays for the syncs once per batch:
+//!
+//! 1. each file of a batch is written (and hashed) under a temporary name in
+//!    its final folder, with its time set: [`stage_copy_under`], [`stage_with_under`];
+//! 2. [`sync_filesystem`] makes all of them durable at once (`syncfs` on
+//!    Linux; on other systems each file is synced when it is committed);
+//! 3. each is renamed into place: [`Staged::commit`];
+//! 4. [`sync_filesystem`] again makes the renames durable before the
+//!    catalog records them.
+//!
+//! A staged file dropped without commit is removed; a crash leaves only
+//! temporary names, which [`super::remove_temporaries`] clears.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::copy::{self, Fail, Job, Temp};
+use super::{sys, Copied, WriteError};
+
+/// A file written under a temporary name beside its final name, waiting
+/// for [`Staged::commit`].
+pub struct Staged {
+    temp: Temp,
+    dest: PathBuf,
+    copied: Copied,
+}
+
+impl Staged {
+    /// Size and hash of what was written.
+    pub fn copied(&self) -> Copied {
+        self.copied
+    }
+
+    /// The final name it will take.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Renames the file into place, replacing whatever is there (move a
+    /// file that must be kept away first). Call after [`sync_filesystem`]
+    /// on Linux; elsewhere the file is synced here.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let Staged { temp, dest, .. } = self;
+        #[cfg(not(target_os = "linux"))]
+        if let Err(e) = temp.file.sync_all() {
+            return Err(WriteError::destination(&dest, e, None));
+        }
+        temp.persist(&dest)
+            .map_err(|e| WriteError::destination(&dest, e, None))
+    }
+}
+
+/// Copies `src` to a temporary file beside `dest` (inside `root`, which
+/// must exist: see [`super::copy_file_under`]), hashing it and giving it
+/// `mtime`, without syncing.
+pub fn stage_copy_under(
+    root: &Path,
+    src: &Path,
+    dest: &Path,
+    mtime: Option<SystemTime>,
+) -> Result<Staged, WriteError> {
+    let src_file = std::fs::File::open(src).map_err(|e| WriteError::source(src, e))?;
+    let meta = src_file
+        .metadata()
+        .map_err(|e| WriteError::source(src, e))?;
+    if !meta.is_file() {
+        return Err(WriteError::source(
+            src,
+            io::Error::other("not a regular file"),
+        ));
+    }
+    let job = Job {
+        src: Some(src),
+        dest,
+        size: Some(meta.len()),
+    };
+    let dir = copy::prepare_dir(Some(root), dest).map_err(|e| job.error(Fail::Dst(e)))?;
+    let result = (|| {
+        let (temp, copied) = copy::fill_temp(&src_file, dir, Some(meta.len()))?;
+        if let Some(mtime) = mtime {
+            temp.file.set_modified(mtime).map_err(Fail::Dst)?;
+        }
+        Ok(Staged {
+            temp,
+            dest: dest.to_path_buf(),
+            copied,
+        })
+    })();
+    result.map_err(|fail| job.error(fail))
+}
+
+/// Creates an empty temporary file beside `dest` (inside `root`), lets
+/// `fill` write it by path (an SQLite backup writes its own file), then
+/// hashes it and gives it `mtime`, without syncing. An error of `fill` is
+/// reported as a failure to read `src`, the thing being copied.
+pub fn stage_with_under(
+    root: &Path,
+    src: &Path,
+    dest: &Path,
+    mtime: Option<SystemTime>,
+    fill: impl FnOnce(&Path) -> io::Result<()>,
+) -> Result<Staged, WriteError> {
+    let job = Job {
+        src: Some(src),
+        dest,
+        size: None,
+    };
+    let dir = copy::prepare_dir(Some(root), dest).map_err(|e| job.error(Fail::Dst(e)))?;
+    let result = (|| {
+        let temp = Temp::create(dir).map_err(Fail::Dst)?;
+        fill(&temp.path).map_err(Fail::Src)?;
+        // What `fill` wrote through its own handle is read back through ours.
+        let copied = copy::hash_file(&temp.file).map_err(Fail::Dst)?;
+        if let Some(mtime) = mtime {
+            temp.file.set_modified(mtime).map_err(Fail::Dst)?;
+        }
+        Ok(Staged {
+            temp,
+            dest: dest.to_path_buf(),
+            copied,
+        })
+    })();
+    result.map_err(|fail| job.error(fail))
+}
+
+/// Makes everything written on the filesystem holding `path` durable
+/// (`syncfs`). Elsewhere than Linux this does nothing: there
+/// [`Staged::commit`] syncs each file (macOS has no `syncfs`, and its
+/// `sync` does not wait), and folders are synced by [`sync_dir`].
+pub fn sync_filesystem(path: &Path) -> Result<(), WriteError> {
+    sys::sync_filesystem(path).map_err(|e| WriteError::destination(path, e, None))
+}
+
+/// Makes the renames inside `dir` durable on systems without `syncfs`
+/// (a no-op on Linux, where [`sync_filesystem`] covered them).
+pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    #[cfg(not(target_os = "linux"))]
+    sys::sync_dir(dir).map_err(|e| WriteError::destination(dir, e, None))?;
+    let _ = dir;
+    Ok(())
+}
