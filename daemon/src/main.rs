@@ -32,6 +32,10 @@ enum Command {
     Export(commands::export::ExportArgs),
     /// Mirror a whole library package to a destination, keeping what changes in Versions/.
     Mirror(commands::mirror::MirrorArgs),
+    /// Re-hash every file of a destination and report missing, damaged and unexpected ones.
+    Verify(commands::verify::VerifyArgs),
+    /// Restore a mirrored library (as of any run) or exported photos from a destination.
+    Restore(commands::restore::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Mirror(args) => commands::mirror::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
+        Command::Restore(args) => commands::restore::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -113,12 +113,14 @@ impl Catalog {
     }
 
     /// Records that run `run` moved the mirrored file at `path` to
-    /// `versions_path`, and forgets it as a current file.
+    /// `versions_path`, and forgets it as a current file. A copy that
+    /// verify found damaged keeps no hash: it is kept, but not vouched for.
     pub fn move_mirror_to_versions(&self, path: &str, versions_path: &str, run: i64) -> Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO versions (path, versions_path, role, size, hash, run_id, moved_at, written_run)
-                 SELECT path, ?2, 'mirror', size, hash, ?3, ?4, run_id FROM mirror_files WHERE path = ?1",
+                 SELECT path, ?2, 'mirror', size, CASE WHEN source_key = 'recopy' THEN NULL ELSE hash END, ?3, ?4, run_id
+                 FROM mirror_files WHERE path = ?1",
             )
             .and_then(|mut s| s.execute(params![path, versions_path, run, Utc::now().to_rfc3339()]))
             .map_err(self.err())?;
@@ -132,6 +134,35 @@ impl Catalog {
             .and_then(|mut s| s.execute([path]))
             .map_err(self.err())?;
         Ok(())
+    }
+
+    /// Makes the next backup copy the file at `path` again (verify found it
+    /// missing or damaged): its source key no longer matches anything, and
+    /// an exported file's asset is no longer taken as up to date. Returns
+    /// whether `path` is a current mirrored or exported file.
+    pub fn mark_for_recopy(&self, path: &str) -> Result<bool> {
+        let mirrored = self
+            .conn
+            .execute(
+                "UPDATE mirror_files SET source_key = 'recopy' WHERE path = ?1",
+                [path],
+            )
+            .map_err(self.err())?;
+        self.conn
+            .execute(
+                "UPDATE assets SET fingerprint = NULL, failed = 1
+                 WHERE uuid = (SELECT asset_uuid FROM files WHERE path = ?1)",
+                [path],
+            )
+            .map_err(self.err())?;
+        let exported = self
+            .conn
+            .execute(
+                "UPDATE files SET source_key = 'recopy' WHERE path = ?1",
+                [path],
+            )
+            .map_err(self.err())?;
+        Ok(mirrored + exported > 0)
     }
 
     /// Every file ever moved into `Versions/`, pruned ones included, oldest

@@ -456,7 +456,8 @@ impl Catalog {
         self.conn
             .prepare_cached(
                 "INSERT INTO versions (path, versions_path, asset_uuid, role, size, hash, run_id, moved_at, written_run)
-                 SELECT path, ?2, asset_uuid, role, size, hash, ?3, ?4, run_id FROM files WHERE path = ?1",
+                 SELECT path, ?2, asset_uuid, role, size, CASE WHEN source_key = 'recopy' THEN NULL ELSE hash END, ?3, ?4, run_id
+                 FROM files WHERE path = ?1",
             )
             .and_then(|mut s| s.execute(params![path, versions_path, run, Utc::now().to_rfc3339()]))
             .map_err(self.err())?;

@@ -5,3 +5,5 @@ pub mod export;
 pub mod inspect;
 pub mod mirror;
 pub mod progress;
+pub mod restore;
+pub mod verify;

@@ -164,7 +164,7 @@ pub struct ExportReport {
 }
 
 /// Receives progress while files are written.
-pub trait Progress {
+pub trait Progress: Sync {
     /// The run will write `files` files totalling about `bytes` bytes.
     fn start(&self, files: u64, bytes: u64);
     /// One more file is done, of `bytes` bytes.
