@@ -6,14 +6,14 @@
 mod client;
 mod install;
 mod render;
+mod submit;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use photovault_protocol::{paths, JobInfo, JobState, RequestBody, ResponseBody};
+use photovault_protocol::{paths, RequestBody, ResponseBody};
 
 use client::Connection;
 
@@ -49,7 +49,20 @@ enum Command {
         /// Wait for the backup to finish, showing progress.
         #[arg(long)]
         wait: bool,
+        /// Let the mirror proceed although the library lost more originals than the mass-deletion guard allows.
+        #[arg(long)]
+        allow_deletions: bool,
     },
+    /// Re-hash every file on a destination: report missing, damaged and unexpected files.
+    Verify {
+        /// Destination name or id.
+        dest: String,
+        /// Only queue it; do not wait for the result.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Restore the mirrored library (as of any backup) or exported photos from a destination.
+    Restore(submit::RestoreArgs),
     /// Queued and running jobs.
     Jobs,
     /// Finished jobs, newest first.
@@ -143,7 +156,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let json = cli.json;
     match cli.command {
         Command::Status { watch } => status(&socket()?, watch, json),
-        Command::Backup { dest, wait } => backup(&socket()?, dest, wait, json),
+        Command::Backup {
+            dest,
+            wait,
+            allow_deletions,
+        } => submit::backup(&socket()?, dest, wait, allow_deletions, json),
+        Command::Verify { dest, no_wait } => submit::verify(&socket()?, dest, !no_wait, json),
+        Command::Restore(args) => submit::restore(&socket()?, args, json),
         Command::Jobs => jobs(
             &socket()?,
             RequestBody::Jobs,
@@ -227,74 +246,6 @@ fn status(socket: &Path, watch: bool, json: bool) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn backup(socket: &Path, dest: Option<String>, wait: bool, json: bool) -> Result<ExitCode> {
-    let mut c = Connection::open(socket)?;
-    c.send(RequestBody::Backup {
-        destination: dest,
-        wait,
-    })?;
-    let ResponseBody::Jobs { jobs } = c.next()? else {
-        bail!("unexpected answer from photovaultd");
-    };
-    if json && !wait {
-        print_json(&jobs)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !json {
-        for j in &jobs {
-            println!("queued: {}", render::job_line(j));
-        }
-    }
-    if !wait {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let bar = (!json).then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar
-    });
-    let mut last: Vec<JobInfo> = jobs;
-    loop {
-        match c.next()? {
-            ResponseBody::Job(j) => {
-                if let (Some(bar), Some(p)) = (&bar, &j.progress) {
-                    bar.set_length(p.bytes_total);
-                    bar.set_position(p.bytes_done);
-                    bar.set_message(format!(
-                        "{}: {}/{} files",
-                        j.destination, p.files_done, p.files_total
-                    ));
-                }
-                if j.state.is_final() {
-                    if let Some(bar) = &bar {
-                        bar.suspend(|| println!("{}", render::job_line(&j)));
-                    }
-                }
-                if let Some(slot) = last.iter_mut().find(|o| o.id == j.id) {
-                    *slot = j;
-                }
-            }
-            ResponseBody::End => break,
-            other => bail!("unexpected answer from photovaultd: {other:?}"),
-        }
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    if json {
-        print_json(&last)?;
-    }
-    Ok(if last.iter().all(|j| j.state == JobState::Done) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
 }
 
 fn jobs(socket: &Path, request: RequestBody, json: bool, none: &str) -> Result<ExitCode> {

@@ -51,23 +51,7 @@ pub fn job_line(j: &JobInfo) -> String {
         }
     }
     if let Some(s) = &j.summary {
-        if s.up_to_date {
-            line.push_str("  up to date");
-        } else {
-            line.push_str(&format!(
-                "  {} new, {} updated, {} unchanged, {} written",
-                s.exported,
-                s.updated,
-                s.unchanged,
-                bytes(s.bytes)
-            ));
-        }
-        if s.missing > 0 {
-            line.push_str(&format!(", {} originals missing", s.missing));
-        }
-        if s.errors > 0 {
-            line.push_str(&format!(", {} errors", s.errors));
-        }
+        line.push_str(&summary_text(s));
     }
     if let Some(e) = &j.error {
         if j.state != JobState::Done {
@@ -99,6 +83,20 @@ fn destination(d: &DestinationStatus) -> String {
         "    last successful backup: {}\n",
         d.last_success.as_deref().unwrap_or("never")
     ));
+    if let Some(e) = &d.last_error {
+        out.push_str(&format!("    LAST BACKUP FAILED: {e}\n"));
+    }
+    match &d.last_verify {
+        Some(v) if v.problems == 0 => out.push_str(&format!(
+            "    last verify: {}, {} files intact\n",
+            v.ended, v.checked
+        )),
+        Some(v) => out.push_str(&format!(
+            "    LAST VERIFY FOUND PROBLEMS: {}, {} of {} files missing, damaged or unexpected (photovaultctl history --json shows them)\n",
+            v.ended, v.problems, v.checked
+        )),
+        None => out.push_str("    last verify: never\n"),
+    }
     if let Some(j) = &d.job {
         out.push_str(&format!("    job: {}\n", job_line(j)));
     }
@@ -134,4 +132,68 @@ pub fn status(s: &StatusReport) -> String {
         }
     }
     out
+}
+
+/// What a finished job did, in a few words, by kind of job.
+fn summary_text(s: &photovault_protocol::JobSummary) -> String {
+    if let Some(v) = &s.verify {
+        let problems = v.missing + v.changed + v.unexpected;
+        return if problems == 0 {
+            format!(
+                "  {} files checked ({}), all intact",
+                v.checked,
+                bytes(v.bytes)
+            )
+        } else {
+            format!(
+                "  {} files checked: {} missing, {} damaged, {} unexpected",
+                v.checked, v.missing, v.changed, v.unexpected
+            )
+        };
+    }
+    if let Some(r) = &s.restore {
+        let mut text = format!(
+            "  {} files ({}) restored to {}",
+            r.files,
+            bytes(r.bytes),
+            r.target
+        );
+        if !r.unavailable.is_empty() || !r.damaged.is_empty() {
+            text.push_str(&format!(
+                ", {} unavailable, {} damaged",
+                r.unavailable.len(),
+                r.damaged.len()
+            ));
+        }
+        return text;
+    }
+    let mut text = String::new();
+    if s.up_to_date {
+        text.push_str("  up to date");
+    } else if s.mirror.is_none() || s.exported + s.updated + s.unchanged > 0 {
+        text.push_str(&format!(
+            "  {} new, {} updated, {} unchanged",
+            s.exported, s.updated, s.unchanged
+        ));
+    }
+    if let Some(m) = &s.mirror {
+        text.push_str(&format!(
+            "  mirror: {} copied, {} kept in Versions/",
+            m.new + m.changed,
+            m.changed + m.deleted
+        ));
+        if m.errors > 0 {
+            text.push_str(&format!(", {} failed", m.errors));
+        }
+    }
+    if !s.up_to_date || s.mirror.is_some() {
+        text.push_str(&format!(", {} written", bytes(s.bytes)));
+    }
+    if s.missing > 0 {
+        text.push_str(&format!(", {} originals missing", s.missing));
+    }
+    if s.errors > 0 {
+        text.push_str(&format!(", {} errors", s.errors));
+    }
+    text
 }

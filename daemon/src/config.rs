@@ -65,6 +65,16 @@ pub struct Config {
     /// First wait before a job that hit a transient error runs again
     /// (doubled on each further attempt).
     pub retry_seconds: u64,
+    /// `Versions/` keeps a run's folder this many days (0: forever).
+    pub versions_keep_days: u32,
+    /// Then removes the oldest while `Versions/` is over this many GB.
+    pub versions_max_gb: Option<u64>,
+    /// A mirror stops when more than this percentage of the originals it
+    /// holds left the library since the last run.
+    pub deletion_guard_percent: u32,
+    /// Verify each destination every this many days when it is connected
+    /// (0: only when asked).
+    pub verify_days: u32,
 }
 
 /// Attempts of a job before a transient error counts as a failure.
@@ -106,6 +116,10 @@ struct RawConfig {
     notifications: Option<Spanned<String>>,
     prevent_sleep: Option<bool>,
     retry_seconds: Option<Spanned<i64>>,
+    versions_keep_days: Option<Spanned<i64>>,
+    versions_max_gb: Option<Spanned<i64>>,
+    deletion_guard_percent: Option<Spanned<i64>>,
+    verify_days: Option<Spanned<i64>>,
     #[serde(default, rename = "destination")]
     destinations: Vec<Spanned<RawDestination>>,
 }
@@ -209,6 +223,20 @@ impl Config {
             notifications: "system".into(),
             prevent_sleep: true,
             retry_seconds: 60,
+            versions_keep_days: 90,
+            versions_max_gb: None,
+            deletion_guard_percent: 10,
+            verify_days: 30,
+        }
+    }
+
+    /// What `Versions/` keeps, for the engines.
+    pub fn retention(&self) -> crate::versions::Retention {
+        crate::versions::Retention {
+            keep_days: (self.versions_keep_days > 0).then_some(self.versions_keep_days),
+            max_bytes: self
+                .versions_max_gb
+                .map(|gb| gb.saturating_mul(1_000_000_000)),
         }
     }
 
@@ -289,6 +317,45 @@ impl Config {
                 ));
             }
             config.retry_seconds = v as u64;
+        }
+        let ranged = |key: &str, value: &Spanned<i64>, range: Range<i64>, meaning: &str| {
+            let v = *value.get_ref();
+            if range.contains(&v) {
+                Ok(v)
+            } else {
+                Err(invalid(
+                    Some(value.span()),
+                    format!(
+                        "`{key}` must be between {} and {} ({meaning}), not {v}",
+                        range.start,
+                        range.end - 1
+                    ),
+                ))
+            }
+        };
+        if let Some(v) = &raw.versions_keep_days {
+            config.versions_keep_days =
+                ranged("versions_keep_days", v, 0..100_000, "days; 0 keeps forever")? as u32;
+        }
+        if let Some(v) = &raw.versions_max_gb {
+            config.versions_max_gb =
+                Some(ranged("versions_max_gb", v, 1..1_000_000_000, "gigabytes")? as u64);
+        }
+        if let Some(v) = &raw.deletion_guard_percent {
+            config.deletion_guard_percent = ranged(
+                "deletion_guard_percent",
+                v,
+                1..101,
+                "percent of the originals",
+            )? as u32;
+        }
+        if let Some(v) = &raw.verify_days {
+            config.verify_days = ranged(
+                "verify_days",
+                v,
+                0..100_000,
+                "days; 0 verifies only when asked",
+            )? as u32;
         }
         if let Some(roots) = &raw.volume_roots {
             let mut out = Vec::new();

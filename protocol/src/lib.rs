@@ -72,6 +72,31 @@ pub enum RequestBody {
         /// Stream the jobs until they end.
         #[serde(default)]
         wait: bool,
+        /// Let a mirror proceed although the library lost more originals
+        /// than the mass-deletion guard allows.
+        #[serde(default)]
+        allow_deletions: bool,
+    },
+    /// Queue a verify of one destination (re-hash every file). With
+    /// `wait`, job updates stream until it ends.
+    Verify {
+        /// Name or id.
+        destination: String,
+        /// Stream the job until it ends.
+        #[serde(default)]
+        wait: bool,
+    },
+    /// Queue a restore from one destination (it runs as a job, never
+    /// beside a backup of the same drive). With `wait`, job updates stream
+    /// until it ends.
+    Restore {
+        /// Name or id.
+        destination: String,
+        /// What to restore and where.
+        options: RestoreRequest,
+        /// Stream the job until it ends.
+        #[serde(default)]
+        wait: bool,
     },
     /// Queued and running jobs.
     Jobs,
@@ -126,6 +151,34 @@ pub enum RequestBody {
     },
     /// Read the configuration file again (after editing it by hand).
     Reload,
+}
+
+/// The options of a restore, as `photovaultctl restore` gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreRequest {
+    /// Where to write (absolute): the new library package, or a folder.
+    pub to: String,
+    /// The state to rebuild (a run stamp, a date or a local time).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Write into `to` even though it exists.
+    #[serde(default)]
+    pub force: bool,
+    /// Restore exported photos instead of the mirrored library.
+    #[serde(default)]
+    pub export: bool,
+    /// Only these capture years (export).
+    #[serde(default)]
+    pub years: Vec<i32>,
+    /// Only these albums (export).
+    #[serde(default)]
+    pub albums: Vec<String>,
+    /// Which mirrored library, when the drive holds several.
+    #[serde(default)]
+    pub library: Option<String>,
+    /// List only.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 fn default_history_limit() -> u32 {
@@ -284,6 +337,24 @@ pub struct DestinationStatus {
     pub refused: Option<String>,
     /// Its queued or running job, if any (the running one first).
     pub job: Option<JobInfo>,
+    /// Why its last backup failed, when it did (a held mass deletion, a
+    /// full drive...); cleared by the next successful one.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Its last completed verify.
+    #[serde(default)]
+    pub last_verify: Option<VerifyStatus>,
+}
+
+/// How the last verify of a destination ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyStatus {
+    /// When it ended (RFC 3339).
+    pub ended: String,
+    /// Files checked.
+    pub checked: u64,
+    /// Files missing, damaged or unexpected.
+    pub problems: u64,
 }
 
 /// A job's state.
@@ -342,7 +413,8 @@ impl JobState {
 pub struct JobInfo {
     /// Its id.
     pub id: i64,
-    /// What it does (`export`).
+    /// What it does: `export` (a backup: export and/or mirror, as the
+    /// destination's modes say), `verify` or `restore`.
     pub kind: String,
     /// The destination's name.
     pub destination: String,
@@ -386,7 +458,7 @@ pub struct JobProgress {
 }
 
 /// What a finished job did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobSummary {
     /// The library had not changed: nothing to do.
     pub up_to_date: bool,
@@ -406,6 +478,73 @@ pub struct JobSummary {
     pub bytes: u64,
     /// Wall time.
     pub seconds: f64,
+    /// What the mirror did, when the destination mirrors.
+    #[serde(default)]
+    pub mirror: Option<MirrorSummary>,
+    /// What a verify found.
+    #[serde(default)]
+    pub verify: Option<VerifySummary>,
+    /// What a restore did.
+    #[serde(default)]
+    pub restore: Option<RestoreSummary>,
+}
+
+/// What a mirror run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorSummary {
+    /// Files copied for the first time.
+    pub new: u64,
+    /// Files copied again (the old copy kept in Versions/).
+    pub changed: u64,
+    /// Files left as they were.
+    pub unchanged: u64,
+    /// Files gone from the library (moved to Versions/).
+    pub deleted: u64,
+    /// Files that could not be copied.
+    pub errors: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Old run folders removed from Versions/ by retention.
+    pub pruned: u64,
+}
+
+/// What a verify found; problems as "path: what is wrong", at most 100
+/// of each kind (the counts are complete).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifySummary {
+    /// Files read and compared.
+    pub checked: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Files missing.
+    pub missing: u64,
+    /// Files whose content changed.
+    pub changed: u64,
+    /// Files the catalog does not know.
+    pub unexpected: u64,
+    /// The problems.
+    pub problems: Vec<String>,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreSummary {
+    /// Where the files went.
+    pub target: String,
+    /// What was restored ("mirror of X", "export").
+    pub source: String,
+    /// The run whose state was rebuilt (its stamp).
+    pub run: Option<String>,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Files restored.
+    pub files: u64,
+    /// Bytes restored.
+    pub bytes: u64,
+    /// Files of that state no longer on the drive, "path: why".
+    pub unavailable: Vec<String>,
+    /// Files restored whose content differs from the catalog, "path: why".
+    pub damaged: Vec<String>,
 }
 
 /// One line of the daemon's log.

@@ -97,6 +97,25 @@ impl Alert {
     }
 }
 
+impl Alert {
+    /// A verify of the destination called `dest_name` found files missing
+    /// or damaged; `summary` says how many.
+    ///
+    /// Reads: Verify of “Drive A” found problems: 2 files damaged. The next
+    /// backup copies them again; `photovaultctl history` lists them.
+    pub fn verify_problems(dest_name: &str, summary: &str) -> Self {
+        Alert {
+            title: "photovault: verify found problems".to_string(),
+            body: format!(
+                "Verify of “{}” found problems: {} The next backup copies damaged files again; `photovaultctl history --json` lists them.",
+                one_line(dest_name),
+                sentence(summary.trim())
+            ),
+            failure: true,
+        }
+    }
+}
+
 /// `text` with control characters (line breaks included) made spaces, for
 /// names that sit inside a sentence.
 fn one_line(text: &str) -> String {

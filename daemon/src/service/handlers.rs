@@ -44,9 +44,42 @@ pub async fn handle(
     let p = &cx.pipeline;
     let result: Result<(), PipelineError> = match body {
         RequestBody::Status { watch } => return status(cx, watch, client, reader).await,
-        RequestBody::Backup { destination, wait } => {
+        RequestBody::Verify { destination, wait } => {
+            return queued_one(cx, p.request_verify(&destination), wait, client, reader).await
+        }
+        RequestBody::Restore {
+            destination,
+            options,
+            wait,
+        } => {
+            if !std::path::Path::new(&options.to).is_absolute() {
+                client
+                    .error(
+                        ErrorCode::BadRequest,
+                        format!(
+                            "the restore target {:?} must be an absolute path",
+                            options.to
+                        ),
+                    )
+                    .await?;
+                return Ok(true);
+            }
+            return queued_one(
+                cx,
+                p.request_restore(&destination, &options),
+                wait,
+                client,
+                reader,
+            )
+            .await;
+        }
+        RequestBody::Backup {
+            destination,
+            wait,
+            allow_deletions,
+        } => {
             let jobs = match destination {
-                Some(d) => p.request(&d).map(|j| vec![j]),
+                Some(d) => p.request(&d, allow_deletions).map(|j| vec![j]),
                 None => p.enqueue_mounted(reason::REQUESTED).and_then(|jobs| {
                     if jobs.is_empty() {
                         Err(PipelineError::NothingMounted)
@@ -154,6 +187,31 @@ async fn reply_error(client: &mut Client, e: PipelineError) -> io::Result<bool> 
     Ok(true)
 }
 
+/// Answers a request that queued one job: the job, then with `wait` its
+/// updates until it ends.
+async fn queued_one(
+    cx: &Context,
+    job: Result<JobInfo, PipelineError>,
+    wait: bool,
+    client: &mut Client,
+    reader: &mut Reader,
+) -> io::Result<bool> {
+    match job {
+        Ok(job) => {
+            client
+                .send(ResponseBody::Jobs {
+                    jobs: vec![job.clone()],
+                })
+                .await?;
+            if wait {
+                return follow_jobs(cx, vec![job], client, reader).await;
+            }
+            Ok(true)
+        }
+        Err(e) => reply_error(client, e).await,
+    }
+}
+
 /// The full status report.
 pub fn status_report(cx: &Context) -> StatusReport {
     let p = &cx.pipeline;
@@ -181,6 +239,26 @@ pub fn status_report(cx: &Context) -> StatusReport {
                 free_bytes: mount.and_then(|m| crate::write::available_space(&m.root).ok()),
                 refused: mount.and_then(|m| m.refused.clone()),
                 job: own.first().map(|j| (*j).clone()),
+                last_error: p
+                    .state()
+                    .last_ended(crate::service::pipeline::EXPORT, &d.id)
+                    .ok()
+                    .flatten()
+                    .filter(|j| j.state == JobState::Failed)
+                    .and_then(|j| j.error),
+                last_verify: p
+                    .state()
+                    .last_ended(crate::service::pipeline::VERIFY, &d.id)
+                    .ok()
+                    .flatten()
+                    .and_then(|j| {
+                        let v = j.summary.as_ref()?.verify.as_ref()?;
+                        Some(photovault_protocol::VerifyStatus {
+                            ended: j.ended.clone()?,
+                            checked: v.checked,
+                            problems: v.missing + v.changed + v.unexpected,
+                        })
+                    }),
             }
         })
         .collect();

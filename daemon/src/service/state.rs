@@ -72,6 +72,11 @@ impl StateDb {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        // Added after the first release: a job's options (JSON).
+        if conn.prepare("SELECT options FROM jobs LIMIT 0").is_err() {
+            conn.execute_batch("ALTER TABLE jobs ADD COLUMN options TEXT")
+                .map_err(err)?;
+        }
         Ok(StateDb {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -178,14 +183,56 @@ impl StateDb {
         })
     }
 
-    /// End of the last successful job of `destination_id`.
+    /// End of the last successful backup of `destination_id`.
     pub fn last_success(&self, destination_id: &str) -> Result<Option<String>, StateError> {
         self.with(|c| {
             c.query_row(
-                "SELECT max(ended) FROM jobs WHERE destination_id = ?1 AND state = 'done'",
+                "SELECT max(ended) FROM jobs WHERE destination_id = ?1 AND state = 'done'
+                 AND kind = 'export'",
                 [destination_id],
                 |r| r.get(0),
             )
+        })
+    }
+
+    /// The last job of `kind` for `destination_id` that ended (done or
+    /// failed; cancelled and interrupted ones say nothing about the drive).
+    pub fn last_ended(
+        &self,
+        kind: &str,
+        destination_id: &str,
+    ) -> Result<Option<JobInfo>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE kind = ?1 AND destination_id = ?2 \
+                     AND state IN ('done', 'failed') ORDER BY ended DESC, id DESC LIMIT 1"
+                ),
+                [kind, destination_id],
+                row_to_job,
+            )
+            .optional()
+        })
+    }
+
+    /// Sets job `id`'s options (JSON: what the request asked beyond the
+    /// destination, such as allowing deletions or where to restore).
+    pub fn set_options(&self, id: i64, options: &str) -> Result<(), StateError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE jobs SET options = ?2 WHERE id = ?1",
+                params![id, options],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Job `id`'s options, if any.
+    pub fn options(&self, id: i64) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row("SELECT options FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map(Option::flatten)
         })
     }
 

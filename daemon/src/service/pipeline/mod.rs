@@ -24,8 +24,13 @@ use super::volumes::Mount;
 use crate::config::{Config, DestinationEntry, Mode};
 use run::{Counters, Work};
 
-/// The only job kind so far; mirror, organize and verify will join it.
+/// A backup job: the export and/or the mirror, as the destination's modes
+/// say (stored as "export", its name before the mirror existed).
 pub const EXPORT: &str = "export";
+/// A verify job: re-hash everything on the destination.
+pub const VERIFY: &str = "verify";
+/// A restore job: copy from the destination to a folder of the user's.
+pub const RESTORE: &str = "restore";
 
 /// Why a job was queued (shown to the user, stored with the job).
 pub mod reason {
@@ -33,8 +38,10 @@ pub mod reason {
     pub const DRIVE_CONNECTED: &str = "drive connected";
     /// The library was quiet for `debounce_seconds` after a change.
     pub const LIBRARY_CHANGED: &str = "library changed";
-    /// The user asked (`photovaultctl backup`).
+    /// The user asked (`photovaultctl backup`, `verify`, `restore`).
     pub const REQUESTED: &str = "requested";
+    /// The destination's last verify is older than `verify_days`.
+    pub const VERIFY_DUE: &str = "verify due";
 }
 
 /// Why a running job was asked to stop.
@@ -234,22 +241,68 @@ impl Pipeline {
         if let Err(e) = self.enqueue_exporting(reason::DRIVE_CONNECTED, Some(&appeared)) {
             tracing::error!(error = %e, "cannot queue a backup of a connected drive");
         }
+        if let Err(e) = self.enqueue_due_verifies() {
+            tracing::error!(error = %e, "cannot queue a verify of a connected drive");
+        }
     }
 
     /// Queues a backup of `dest` (joining a queued one), for `reason`.
     pub fn enqueue(&self, dest: &DestinationEntry, reason: &str) -> Result<JobInfo, PipelineError> {
+        self.enqueue_kind(EXPORT, dest, reason)
+    }
+
+    /// Queues a job of `kind` for `dest`, joining a queued one of that kind.
+    fn enqueue_kind(
+        &self,
+        kind: &str,
+        dest: &DestinationEntry,
+        reason: &str,
+    ) -> Result<JobInfo, PipelineError> {
         if self.lock().stopping {
             return Err(PipelineError::Stopping);
         }
-        if let Some(job) = self.state.queued(EXPORT, &dest.id)? {
+        if let Some(job) = self.state.queued(kind, &dest.id)? {
             return Ok(job);
         }
         let job = self
             .state
-            .insert(EXPORT, &dest.id, &dest.name, reason, Utc::now())?;
-        tracing::info!(job = job.id, destination = %dest.name, reason, "backup queued");
+            .insert(kind, &dest.id, &dest.name, reason, Utc::now())?;
+        tracing::info!(job = job.id, kind, destination = %dest.name, reason, "job queued");
         self.poke();
         Ok(job)
+    }
+
+    /// Queues a verify of every mounted destination whose last verify
+    /// ended more than `verify_days` ago (or never ran), after any backup
+    /// already queued for it.
+    pub fn enqueue_due_verifies(&self) -> Result<Vec<JobInfo>, PipelineError> {
+        let (config, mounts) = {
+            let inner = self.lock();
+            (inner.config.clone(), inner.mounts.clone())
+        };
+        if config.verify_days == 0 {
+            return Ok(Vec::new());
+        }
+        let due_before = Utc::now() - chrono::Duration::days(i64::from(config.verify_days));
+        let mut jobs = Vec::new();
+        for dest in &config.destinations {
+            if !mounts.get(&dest.id).is_some_and(|m| m.refused.is_none()) {
+                continue;
+            }
+            // A drive never backed up has nothing to verify yet.
+            if self.state.last_success(&dest.id)?.is_none() {
+                continue;
+            }
+            let last = self.state.last_ended(VERIFY, &dest.id)?;
+            let due = last
+                .and_then(|j| j.ended)
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .is_none_or(|t| t.with_timezone(&Utc) < due_before);
+            if due {
+                jobs.push(self.enqueue_kind(VERIFY, dest, reason::VERIFY_DUE)?);
+            }
+        }
+        Ok(jobs)
     }
 
     /// Queues a backup of every mounted destination that exports, for
@@ -275,7 +328,11 @@ impl Pipeline {
                 continue;
             }
             match mounts.get(&dest.id) {
-                Some(m) if m.refused.is_none() && dest.modes.contains(&Mode::Export) => {
+                Some(m)
+                    if m.refused.is_none()
+                        && (dest.modes.contains(&Mode::Export)
+                            || dest.modes.contains(&Mode::Mirror)) =>
+                {
                     jobs.push(self.enqueue(dest, reason)?);
                 }
                 _ => {}
@@ -285,17 +342,64 @@ impl Pipeline {
     }
 
     /// Queues a backup of `dest` at the user's request: it must be mounted
-    /// and writable.
-    pub fn request(&self, name_or_id: &str) -> Result<JobInfo, PipelineError> {
+    /// and writable. `allow_deletions` lets its mirror pass the
+    /// mass-deletion guard (also when joining a queued backup).
+    pub fn request(
+        &self,
+        name_or_id: &str,
+        allow_deletions: bool,
+    ) -> Result<JobInfo, PipelineError> {
+        let dest = self.mounted(name_or_id, true)?;
+        let job = self.enqueue(&dest, reason::REQUESTED)?;
+        if allow_deletions {
+            let options = run::BackupOptions {
+                allow_deletions: true,
+            };
+            let json = serde_json::to_string(&options).unwrap_or_default();
+            self.state.set_options(job.id, &json)?;
+        }
+        Ok(job)
+    }
+
+    /// Queues a verify of `dest` at the user's request (a read-only drive
+    /// can be verified).
+    pub fn request_verify(&self, name_or_id: &str) -> Result<JobInfo, PipelineError> {
+        let dest = self.mounted(name_or_id, false)?;
+        self.enqueue_kind(VERIFY, &dest, reason::REQUESTED)
+    }
+
+    /// Queues a restore from `dest` (never joined with another: each has
+    /// its own target).
+    pub fn request_restore(
+        &self,
+        name_or_id: &str,
+        options: &photovault_protocol::RestoreRequest,
+    ) -> Result<JobInfo, PipelineError> {
+        let dest = self.mounted(name_or_id, false)?;
+        if self.lock().stopping {
+            return Err(PipelineError::Stopping);
+        }
+        let job =
+            self.state
+                .insert(RESTORE, &dest.id, &dest.name, reason::REQUESTED, Utc::now())?;
+        let json = serde_json::to_string(options).unwrap_or_default();
+        self.state.set_options(job.id, &json)?;
+        tracing::info!(job = job.id, destination = %dest.name, to = %options.to, "restore queued");
+        self.poke();
+        Ok(job)
+    }
+
+    /// The destination called `name_or_id`, which must be mounted (and, if
+    /// `writing`, writable).
+    fn mounted(&self, name_or_id: &str, writing: bool) -> Result<DestinationEntry, PipelineError> {
         let dest = self.destination(name_or_id)?;
         match self.lock().mounts.get(&dest.id) {
-            None => return Err(PipelineError::NotMounted(dest.name.clone())),
+            None => Err(PipelineError::NotMounted(dest.name.clone())),
             Some(Mount {
                 refused: Some(why), ..
-            }) => return Err(PipelineError::Refused(why.clone())),
-            Some(_) => {}
+            }) if writing => Err(PipelineError::Refused(why.clone())),
+            Some(_) => Ok(dest),
         }
-        self.enqueue(&dest, reason::REQUESTED)
     }
 
     /// A job with the progress of its run, if running.
@@ -405,7 +509,15 @@ impl Pipeline {
     /// Runs the scheduler until shutdown: starts every job that may start,
     /// then sleeps until something changes or a retry falls due.
     pub async fn run_scheduler(self: Arc<Self>) {
+        // Drives that stay connected still get their periodic verify.
+        let mut verifies_checked = Instant::now();
         loop {
+            if verifies_checked.elapsed() >= Duration::from_secs(3600) {
+                verifies_checked = Instant::now();
+                if let Err(e) = self.enqueue_due_verifies() {
+                    tracing::error!(error = %e, "cannot queue the periodic verify");
+                }
+            }
             let next = match self.start_ready() {
                 Ok(next) => next,
                 Err(e) => {
@@ -451,11 +563,12 @@ impl Pipeline {
                 )?;
                 continue;
             };
+            let writes = job.kind == EXPORT;
             let root = match inner.mounts.get(&dest.id) {
                 None => Err("waiting for the drive to be connected".to_string()),
                 Some(Mount {
                     refused: Some(why), ..
-                }) => Err(why.clone()),
+                }) if writes => Err(why.clone()),
                 Some(m) => Ok(m.root.clone()),
             };
             let root = match root {
@@ -496,8 +609,9 @@ impl Pipeline {
             );
             let library = inner.config.library.clone();
             drop(inner);
+            let options = self.state.options(job.id)?;
             self.state.start(job.id, now)?;
-            tracing::info!(job = job.id, destination = %dest.name, path = %root.display(), "backup started");
+            tracing::info!(job = job.id, kind = %job.kind, destination = %dest.name, path = %root.display(), "job started");
             let this = self.clone();
             let work = Work {
                 job: job.clone(),
@@ -506,6 +620,7 @@ impl Pipeline {
                 library,
                 cancel,
                 counters,
+                options,
             };
             tokio::task::spawn_blocking(move || this.run(work));
             self.poke();

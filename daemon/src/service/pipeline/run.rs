@@ -9,12 +9,17 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use photovault_protocol::{JobInfo, JobProgress, JobState, JobSummary};
 
+use photovault_protocol::{MirrorSummary, RestoreRequest, RestoreSummary, VerifySummary};
+
 use super::{reason, Pipeline, StopReason};
-use crate::config::{DestinationEntry, MAX_ATTEMPTS};
+use crate::config::{DestinationEntry, Mode, MAX_ATTEMPTS};
 use crate::destination::Destination;
 use crate::export::{self, ExportError, ExportOptions, ExportReport};
+use crate::mirror::{self, MirrorError, MirrorOptions};
+use crate::restore::{self, RestoreError, RestoreOptions};
 use crate::service::alerts::Alert;
 use crate::service::state::{timestamp, StateError};
+use crate::verify::{self, VerifyError};
 
 /// Live counters of a running job, written by the engine's progress calls.
 #[derive(Default)]
@@ -67,16 +72,20 @@ impl Counters {
 impl Pipeline {
     /// Runs one job on a blocking thread and records how it ended.
     pub(super) fn run(&self, work: Work) {
+        let what = match work.job.kind.as_str() {
+            super::VERIFY => "verifying",
+            super::RESTORE => "restoring from",
+            _ => "backing up to",
+        };
         let _awake = self
             .services
             .inhibitor
-            .hold(&format!("backing up to {}", work.dest.name));
-        let options = ExportOptions {
-            enrol: crate::destination::Enrol::Never,
-            cancel: Some(work.cancel.clone()),
-            ..ExportOptions::default()
+            .hold(&format!("{what} {}", work.dest.name));
+        let result = match work.job.kind.as_str() {
+            super::VERIFY => self.run_verify(&work),
+            super::RESTORE => self.run_restore(&work),
+            _ => self.run_backup(&work),
         };
-        let result = export::export(&work.library, &work.root, &options, &*work.counters);
         let stop = self.lock().running.get(&work.job.id).and_then(|r| r.stop);
         let outcome = self.outcome(&work, result, stop);
         if let Err(e) = self.record(&work, outcome) {
@@ -86,28 +95,205 @@ impl Pipeline {
         self.poke();
     }
 
+    /// A backup: the export, then the mirror, as the destination's modes say.
+    fn run_backup(&self, work: &Work) -> Result<Finished, JobError> {
+        let config = self.config();
+        let mut summary = JobSummary::default();
+        let mut finished = Finished::default();
+        if work.dest.modes.contains(&Mode::Export) {
+            let options = ExportOptions {
+                enrol: crate::destination::Enrol::Never,
+                cancel: Some(work.cancel.clone()),
+                ..ExportOptions::default()
+            };
+            let report = export::export(&work.library, &work.root, &options, &*work.counters)
+                .map_err(JobError::Export)?;
+            summary = summary_of(&report);
+            finished.lines.push(summary_line(&report));
+            finished.library = Some(photovault_protocol::LibraryInfo {
+                path: work.library.display().to_string(),
+                assets: Some(
+                    report.counts.exported
+                        + report.counts.updated
+                        + report.counts.unchanged
+                        + report.counts.missing
+                        + report.counts.errors,
+                ),
+                missing_originals: Some(report.counts.missing),
+                checked: Some(timestamp(Utc::now())),
+                error: None,
+            });
+            for f in &report.failures {
+                tracing::warn!(job = work.job.id, asset = %f.uuid, file = %f.filename, reason = %f.reason, "an asset could not be backed up");
+            }
+            finished.news = report.counts.bytes > 0 || report.counts.errors > 0;
+        }
+        if work.dest.modes.contains(&Mode::Mirror) {
+            let allow_deletions = work
+                .options
+                .as_deref()
+                .and_then(|o| serde_json::from_str::<BackupOptions>(o).ok())
+                .is_some_and(|o| o.allow_deletions);
+            let options = MirrorOptions {
+                dry_run: false,
+                enrol: crate::destination::Enrol::Never,
+                allow_deletions,
+                deletion_guard: f64::from(config.deletion_guard_percent) / 100.0,
+                retention: config.retention(),
+                cancel: Some(work.cancel.clone()),
+            };
+            let report = mirror::mirror(&work.library, &work.root, &options, &*work.counters)
+                .map_err(JobError::Mirror)?;
+            for e in &report.errors {
+                tracing::warn!(job = work.job.id, file = %e.path, reason = %e.reason, "a library file could not be mirrored");
+            }
+            let m = MirrorSummary {
+                new: report.new,
+                changed: report.changed,
+                unchanged: report.unchanged,
+                deleted: report.deleted,
+                errors: report.errors.len() as u64,
+                bytes: report.bytes,
+                pruned: report.pruned.folders.len() as u64,
+            };
+            finished.news |= m.new + m.changed + m.deleted + m.errors > 0;
+            finished.lines.push(format!(
+                "library mirrored ({} files copied, {} kept in Versions/{})",
+                m.new + m.changed,
+                m.changed + m.deleted,
+                if m.errors > 0 {
+                    format!(", {} could not be copied", m.errors)
+                } else {
+                    String::new()
+                }
+            ));
+            summary.bytes += m.bytes;
+            summary.seconds += report.seconds;
+            summary.mirror = Some(m);
+        }
+        finished.summary = summary;
+        Ok(finished)
+    }
+
+    /// A verify of the whole destination.
+    fn run_verify(&self, work: &Work) -> Result<Finished, JobError> {
+        let report = verify::verify(&work.root, Some(&work.cancel), &*work.counters)
+            .map_err(JobError::Verify)?;
+        let mut problems = Vec::new();
+        for (kind, list) in [
+            ("missing", &report.missing),
+            ("changed", &report.changed),
+            ("unexpected", &report.unexpected),
+        ] {
+            for p in list.iter().take(100) {
+                tracing::warn!(job = work.job.id, file = %p.path, problem = kind, detail = %p.detail, "verify");
+                problems.push(format!("{kind}: {}: {}", p.path, p.detail));
+            }
+        }
+        let v = VerifySummary {
+            checked: report.checked,
+            bytes: report.bytes,
+            missing: report.missing.len() as u64,
+            changed: report.changed.len() as u64,
+            unexpected: report.unexpected.len() as u64,
+            problems,
+        };
+        let line = format!(
+            "{} files checked: {} missing, {} damaged, {} unexpected",
+            v.checked, v.missing, v.changed, v.unexpected
+        );
+        Ok(Finished {
+            summary: JobSummary {
+                seconds: report.seconds,
+                verify: Some(v),
+                ..JobSummary::default()
+            },
+            lines: vec![line],
+            news: !report.clean(),
+            library: None,
+        })
+    }
+
+    /// A restore, with the options the request stored in the job.
+    fn run_restore(&self, work: &Work) -> Result<Finished, JobError> {
+        let request: RestoreRequest = work
+            .options
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+            .ok_or_else(|| JobError::Options("the restore job has no options".into()))?;
+        let at = request
+            .at
+            .as_deref()
+            .map(restore::parse_at)
+            .transpose()
+            .map_err(JobError::Options)?;
+        let options = RestoreOptions {
+            at,
+            force: request.force,
+            export: request.export,
+            years: request.years.clone(),
+            albums: request.albums.clone(),
+            package: request.library.clone(),
+            dry_run: request.dry_run,
+            cancel: Some(work.cancel.clone()),
+        };
+        let report = restore::restore(
+            &work.root,
+            std::path::Path::new(&request.to),
+            &options,
+            &*work.counters,
+        )
+        .map_err(JobError::Restore)?;
+        let notes = |list: &[crate::verify::Problem]| {
+            list.iter()
+                .map(|p| format!("{}: {}", p.path, p.detail))
+                .collect::<Vec<_>>()
+        };
+        let r = RestoreSummary {
+            target: report.target.display().to_string(),
+            source: report.source.clone(),
+            run: report.run_started.map(crate::destination::run_stamp),
+            dry_run: report.dry_run,
+            files: report.files,
+            bytes: report.bytes,
+            unavailable: notes(&report.unavailable),
+            damaged: notes(&report.damaged),
+        };
+        Ok(Finished {
+            summary: JobSummary {
+                bytes: report.bytes,
+                seconds: report.seconds,
+                restore: Some(r),
+                ..JobSummary::default()
+            },
+            lines: vec![format!("{} files restored", report.files)],
+            news: false,
+            library: None,
+        })
+    }
+
     fn outcome(
         &self,
         work: &Work,
-        result: Result<ExportReport, ExportError>,
+        result: Result<Finished, JobError>,
         stop: Option<StopReason>,
     ) -> Outcome {
         let drive_gone = || !Destination::is_destination(&work.root);
         match result {
-            Ok(report) => Outcome::Done(report),
-            Err(ExportError::Cancelled) => match stop {
+            Ok(finished) => Outcome::Done(finished),
+            Err(e) if e.cancelled() => match stop {
                 Some(StopReason::Cancelled) => Outcome::Cancelled,
                 Some(StopReason::DriveRemoved) => Outcome::DriveRemoved,
                 Some(StopReason::Paused) => Outcome::Requeue("paused".into(), None),
                 Some(StopReason::Shutdown) | None => Outcome::Requeue(
-                    "photovaultd stopped during the backup; it continues at the next start".into(),
+                    "photovaultd stopped during the job; it continues at the next start".into(),
                     None,
                 ),
             },
             Err(_) if stop == Some(StopReason::DriveRemoved) || drive_gone() => {
                 Outcome::DriveRemoved
             }
-            Err(e @ ExportError::Library(_)) if work.job.attempts + 1 < MAX_ATTEMPTS => {
+            Err(e) if e.transient() && work.job.attempts + 1 < MAX_ATTEMPTS => {
                 let base = self.lock().config.retry_seconds;
                 let wait = base.saturating_mul(1 << work.job.attempts.min(16));
                 Outcome::Requeue(
@@ -124,48 +310,43 @@ impl Pipeline {
         let id = work.job.id;
         let name = &work.dest.name;
         match outcome {
-            Outcome::Done(report) => {
-                let summary = summary_of(&report);
+            Outcome::Done(finished) => {
+                let summary = &finished.summary;
                 self.state
-                    .finish(id, JobState::Done, None, Some(&summary), now)?;
+                    .finish(id, JobState::Done, None, Some(summary), now)?;
                 tracing::info!(
                     job = id,
+                    kind = %work.job.kind,
                     destination = %name,
-                    up_to_date = report.up_to_date,
-                    exported = report.counts.exported,
-                    updated = report.counts.updated,
-                    unchanged = report.counts.unchanged,
-                    missing = report.counts.missing,
-                    errors = report.counts.errors,
-                    bytes = report.counts.bytes,
-                    seconds = report.seconds,
-                    "backup finished"
+                    up_to_date = summary.up_to_date,
+                    exported = summary.exported,
+                    updated = summary.updated,
+                    unchanged = summary.unchanged,
+                    missing = summary.missing,
+                    errors = summary.errors,
+                    bytes = summary.bytes,
+                    seconds = summary.seconds,
+                    "{} finished: {}",
+                    work.job.kind,
+                    finished.lines.join("; ")
                 );
-                for f in &report.failures {
-                    tracing::warn!(job = id, asset = %f.uuid, file = %f.filename, reason = %f.reason, "an asset could not be backed up");
+                if let Some(info) = finished.library.clone() {
+                    self.set_library(info);
                 }
-                self.set_library(photovault_protocol::LibraryInfo {
-                    path: work.library.display().to_string(),
-                    assets: Some(
-                        report.counts.exported
-                            + report.counts.updated
-                            + report.counts.unchanged
-                            + report.counts.missing
-                            + report.counts.errors,
-                    ),
-                    missing_originals: Some(report.counts.missing),
-                    checked: Some(timestamp(now)),
-                    error: None,
-                });
-                // A background run after a library change that had nothing
-                // to write is not news; every other ending is.
-                if report.counts.bytes > 0
-                    || report.counts.errors > 0
-                    || work.job.reason != reason::LIBRARY_CHANGED
-                {
-                    self.services
+                let line = finished.lines.join("; ");
+                match work.job.kind.as_str() {
+                    super::VERIFY if finished.news => self
+                        .services
                         .notifier
-                        .notify(&Alert::backup_done(name, &summary_line(&report)));
+                        .notify(&Alert::verify_problems(name, &line)),
+                    super::VERIFY | super::RESTORE => {}
+                    // A background run after a library change that had
+                    // nothing to write is not news; every other ending is.
+                    _ if finished.news || work.job.reason != reason::LIBRARY_CHANGED => self
+                        .services
+                        .notifier
+                        .notify(&Alert::backup_done(name, &line)),
+                    _ => {}
                 }
             }
             Outcome::Cancelled => {
@@ -176,7 +357,7 @@ impl Pipeline {
                     None,
                     now,
                 )?;
-                tracing::info!(job = id, destination = %name, "backup cancelled");
+                tracing::info!(job = id, destination = %name, kind = %work.job.kind, "job cancelled");
             }
             Outcome::DriveRemoved => {
                 // Forget the mount and scan again: if the drive is already
@@ -202,10 +383,12 @@ impl Pipeline {
             Outcome::Failed(why) => {
                 self.state
                     .finish(id, JobState::Failed, Some(&why), None, now)?;
-                tracing::error!(job = id, destination = %name, error = %why, "backup failed");
-                self.services
-                    .notifier
-                    .notify(&Alert::backup_failed(name, &why));
+                tracing::error!(job = id, destination = %name, kind = %work.job.kind, error = %why, "job failed");
+                if work.job.kind != super::RESTORE {
+                    self.services
+                        .notifier
+                        .notify(&Alert::backup_failed(name, &why));
+                }
             }
         }
         Ok(())
@@ -219,10 +402,70 @@ pub(super) struct Work {
     pub(super) library: std::path::PathBuf,
     pub(super) cancel: Arc<AtomicBool>,
     pub(super) counters: Arc<Counters>,
+    /// The job's options as the request stored them (JSON).
+    pub(super) options: Option<String>,
+}
+
+/// The options a backup request may store with its job.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct BackupOptions {
+    /// Let the mirror proceed past the mass-deletion guard.
+    #[serde(default)]
+    pub(super) allow_deletions: bool,
+}
+
+/// What a job that ended well did.
+#[derive(Default)]
+pub(super) struct Finished {
+    summary: JobSummary,
+    /// One phrase per engine, for the log and the notification.
+    lines: Vec<String>,
+    /// Something a person would want to hear about happened.
+    news: bool,
+    /// What the export learnt about the library.
+    library: Option<photovault_protocol::LibraryInfo>,
+}
+
+/// Why a job stopped.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum JobError {
+    #[error(transparent)]
+    Export(ExportError),
+    #[error(transparent)]
+    Mirror(MirrorError),
+    #[error(transparent)]
+    Verify(VerifyError),
+    #[error(transparent)]
+    Restore(RestoreError),
+    #[error("{0}")]
+    Options(String),
+}
+
+impl JobError {
+    /// Stopped on request (cancel, pause, shutdown, drive removal).
+    fn cancelled(&self) -> bool {
+        matches!(
+            self,
+            JobError::Export(ExportError::Cancelled)
+                | JobError::Mirror(MirrorError::Cancelled)
+                | JobError::Verify(VerifyError::Cancelled)
+                | JobError::Restore(RestoreError::Cancelled)
+        )
+    }
+
+    /// Worth trying again later: the library could not be read (Photos
+    /// busy, a volume coming back).
+    fn transient(&self) -> bool {
+        matches!(
+            self,
+            JobError::Export(ExportError::Library(_))
+                | JobError::Mirror(MirrorError::Source { .. })
+        )
+    }
 }
 
 enum Outcome {
-    Done(ExportReport),
+    Done(Finished),
     Cancelled,
     DriveRemoved,
     Requeue(String, Option<DateTime<Utc>>),
@@ -231,6 +474,9 @@ enum Outcome {
 
 fn summary_of(r: &ExportReport) -> JobSummary {
     JobSummary {
+        mirror: None,
+        verify: None,
+        restore: None,
         up_to_date: r.up_to_date,
         exported: r.counts.exported,
         updated: r.counts.updated,
