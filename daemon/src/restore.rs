@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, CatalogError, RunRecord, RunStatus};
@@ -325,7 +325,8 @@ fn choose_run(
     let chosen = runs
         .iter()
         .filter(|r| r.status == RunStatus::Complete)
-        .filter(|r| at.is_none_or(|t| r.started <= t))
+        // A run's stamp has whole seconds: `--at <stamp>` means that run.
+        .filter(|r| at.is_none_or(|t| r.started.trunc_subsecs(0) <= t))
         .next_back()
         .cloned();
     chosen.ok_or_else(|| RestoreError::NoRun {

@@ -358,7 +358,7 @@ pub fn mirror(
             remove_temporaries_under(&dest.root().join(&package));
         }
         if !work.is_empty() || !deleted.is_empty() {
-            make_dirs(&dest, &package, &source.dirs)?;
+            make_dirs(&dest, &package, &source.dirs, &mut report)?;
         }
         state.copy_all(&work, &mut report)?;
         state.move_deleted(&deleted, &mut report)?;
@@ -400,8 +400,14 @@ pub fn mirror(
 }
 
 /// Creates the package's folders in the mirror (empty ones included: the
-/// package must look to Photos as it did).
-fn make_dirs(dest: &Destination, package: &str, dirs: &[String]) -> Result<(), MirrorError> {
+/// package must look to Photos as it did). A folder the drive refuses (its
+/// name) is reported; a drive that went away stops the run.
+fn make_dirs(
+    dest: &Destination,
+    package: &str,
+    dirs: &[String],
+    report: &mut MirrorReport,
+) -> Result<(), MirrorError> {
     let base = dest.root().join(package);
     for dir in std::iter::once("").chain(dirs.iter().map(String::as_str)) {
         let path = base.join(dir);
@@ -413,10 +419,30 @@ fn make_dirs(dest: &Destination, package: &str, dirs: &[String]) -> Result<(), M
             .into());
         }
         if let Err(e) = std::fs::create_dir_all(&path) {
-            return Err(WriteError::destination(&path, e, None).into());
+            let e = per_file(dest, WriteError::destination(&path, e, None))?;
+            report.errors.push(FileNote {
+                path: dir.to_string(),
+                reason: explain(dir, &e),
+            });
         }
     }
     Ok(())
+}
+
+/// `e` as the failure of one file, or the error that stops the run. A
+/// filesystem that refuses a name may say ENOENT (exFAT through FUSE
+/// does), which alone would read as a vanished drive: while the
+/// destination is still there, it is one file's problem.
+fn per_file(dest: &Destination, e: WriteError) -> Result<WriteError, MirrorError> {
+    match e {
+        WriteError::DestinationGone { path, source }
+            if Destination::is_destination(dest.root()) =>
+        {
+            Ok(WriteError::Destination { path, source })
+        }
+        e if e.stops_run() => Err(e.into()),
+        e => Ok(e),
+    }
 }
 
 /// Removes leftover temporary files anywhere under `dir`.
@@ -515,12 +541,11 @@ impl Run<'_> {
             .into_iter()
             .map(|m| m.into_inner().unwrap_or_default())
             .collect();
-        if let Some(i) = results
-            .iter()
-            .position(|r| matches!(r, Some(Err(e)) if e.stops_run()))
-        {
-            if let Some(Err(e)) = results.swap_remove(i) {
-                return Err(e.into());
+        for slot in results.iter_mut() {
+            if matches!(slot, Some(Err(_))) {
+                if let Some(Err(e)) = slot.take() {
+                    *slot = Some(Err(per_file(self.dest, e)?));
+                }
             }
         }
         write::sync_filesystem(root)?;
@@ -544,9 +569,7 @@ impl Run<'_> {
             }
             let copied = staged.staged.copied();
             if let Err(e) = staged.staged.commit() {
-                if e.stops_run() {
-                    return Err(e.into());
-                }
+                let e = per_file(self.dest, e)?;
                 report.errors.push(FileNote {
                     path: rel.clone(),
                     reason: explain(rel, &e),
@@ -645,11 +668,10 @@ fn stage(root: &Path, file: &scan::SourceFile, target: &Path) -> Result<StagedFi
 fn explain(rel: &str, e: &WriteError) -> String {
     const FAT_ILLEGAL: [char; 7] = [':', '*', '?', '"', '<', '>', '|'];
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let refused_name = matches!(e, WriteError::Destination { source, .. } if source.raw_os_error() == Some(libc::EINVAL));
-    if refused_name
-        || (matches!(e, WriteError::Destination { .. })
-            && (name.contains(FAT_ILLEGAL) || name.ends_with('.') || name.ends_with(' ')))
-    {
+    let refused_name = matches!(e, WriteError::Destination { source, .. }
+        if source.raw_os_error() == Some(libc::EINVAL)
+            || (source.raw_os_error() == Some(libc::ENOENT) && (name.contains(FAT_ILLEGAL) || name.ends_with(['.', ' ']))));
+    if refused_name {
         format!("this drive cannot store the name {rel:?} (FAT and exFAT refuse : * ? \" < > | and trailing dots or spaces); names in a library are never changed, so mirror this library to a drive formatted APFS, Mac OS Extended or ext4 ({e})")
     } else {
         e.to_string()
