@@ -324,10 +324,10 @@ fn choose_run(
     let runs = catalog.runs(engine)?;
     let chosen = runs
         .iter()
-        .filter(|r| r.status == RunStatus::Complete)
         // A run's stamp has whole seconds: `--at <stamp>` means that run.
-        .filter(|r| at.is_none_or(|t| r.started.trunc_subsecs(0) <= t))
-        .next_back()
+        .rfind(|r| {
+            r.status == RunStatus::Complete && at.is_none_or(|t| r.started.trunc_subsecs(0) <= t)
+        })
         .cloned();
     chosen.ok_or_else(|| RestoreError::NoRun {
         engine,
@@ -526,20 +526,6 @@ fn copy_folders(package: &Path, to: &Path) -> Result<(), RestoreError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_year_and_albums_back_from_a_sidecar() {
-        let text = "<x>\n   <photoshop:DateCreated>2019-07-04T10:00:00+02:00</photoshop:DateCreated>\n   <photovault:Albums>\n    <rdf:Bag>\n     <rdf:li>Trips/Rome &amp; Paris</rdf:li>\n     <rdf:li>A\\/B</rdf:li>\n    </rdf:Bag>\n   </photovault:Albums>\n</x>";
-        let (year, albums) = sidecar_facts(text);
-        assert_eq!(year, Some(2019));
-        assert_eq!(albums, ["Trips/Rome & Paris", "A/B"]);
-        assert_eq!(sidecar_facts("<x/>"), (None, vec![]));
-    }
-}
-
 /// Reads a `--at` value: a run stamp as `Versions/` names them
 /// (`2024-05-01T10-00-00Z`), an RFC 3339 time, `YYYY-MM-DD HH:MM[:SS]` in
 /// local time, or a day `YYYY-MM-DD` (its end, local time: "as it was that
@@ -582,4 +568,18 @@ pub fn parse_at(text: &str) -> Result<DateTime<Utc>, String> {
     Err(format!(
         "{text:?} is not a time; use a run's stamp (2024-05-01T10-00-00Z, as in Versions/ and `history`), a date (2024-05-01) or a local time (\"2024-05-01 18:30\")"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_year_and_albums_back_from_a_sidecar() {
+        let text = "<x>\n   <photoshop:DateCreated>2019-07-04T10:00:00+02:00</photoshop:DateCreated>\n   <photovault:Albums>\n    <rdf:Bag>\n     <rdf:li>Trips/Rome &amp; Paris</rdf:li>\n     <rdf:li>A\\/B</rdf:li>\n    </rdf:Bag>\n   </photovault:Albums>\n</x>";
+        let (year, albums) = sidecar_facts(text);
+        assert_eq!(year, Some(2019));
+        assert_eq!(albums, ["Trips/Rome & Paris", "A/B"]);
+        assert_eq!(sidecar_facts("<x/>"), (None, vec![]));
+    }
 }

@@ -120,13 +120,18 @@ pub fn verify(
             hash: f.hash,
         });
     }
+    // Kept copies that verify once found damaged have no hash: they are
+    // known (not unexpected) but cannot be checked.
+    let mut unchecked = Vec::new();
     for v in catalog.versions()? {
-        if let (false, Some(hash)) = (v.pruned, v.hash) {
-            expected.push(Expected {
+        match (v.pruned, v.hash) {
+            (false, Some(hash)) => expected.push(Expected {
                 path: v.versions_path,
                 size: v.size,
                 hash,
-            });
+            }),
+            (false, None) => unchecked.push(v.versions_path),
+            (true, _) => {}
         }
     }
     let run = if writable {
@@ -190,7 +195,11 @@ pub fn verify(
         }
     }
     if !cancelled {
-        let known: HashSet<&str> = expected.iter().map(|e| e.path.as_str()).collect();
+        let known: HashSet<&str> = expected
+            .iter()
+            .map(|e| e.path.as_str())
+            .chain(unchecked.iter().map(String::as_str))
+            .collect();
         report.unexpected = unexpected(root, &known);
     }
     report.seconds = started.elapsed().as_secs_f64();

@@ -438,8 +438,8 @@ pub struct JobInfo {
     pub error: Option<String>,
     /// Progress of a running job.
     pub progress: Option<JobProgress>,
-    /// What a finished job did.
-    pub summary: Option<JobSummary>,
+    /// What a finished job did (boxed: most jobs in a list have none).
+    pub summary: Option<Box<JobSummary>>,
 }
 
 /// Progress of a running job.
@@ -572,7 +572,8 @@ mod tests {
             r.body,
             RequestBody::Backup {
                 destination: Some("B".into()),
-                wait: true
+                wait: true,
+                allow_deletions: false,
             }
         );
         let r: Request = serde_json::from_str(r#"{"version":1,"request":"history"}"#).unwrap();

@@ -60,18 +60,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = super::progress::TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
     let report = export::export(&args.library, &args.to, &options, &bar)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_text(&mut out, &report)?;
-    }
-    Ok(if report.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    super::progress::print_report(args.json, &report, write_text)?;
+    Ok(super::progress::exit_code(report.failures.is_empty(), 3))
 }
 
 fn write_text(out: &mut impl Write, r: &ExportReport) -> std::io::Result<()> {

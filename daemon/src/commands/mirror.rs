@@ -64,18 +64,8 @@ pub fn run(args: &MirrorArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
     let report = mirror::mirror(&args.library, &args.to, &options, &bar)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_text(&mut out, &report)?;
-    }
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    super::progress::print_report(args.json, &report, write_text)?;
+    Ok(super::progress::exit_code(report.errors.is_empty(), 3))
 }
 
 fn write_text(out: &mut impl Write, r: &MirrorReport) -> std::io::Result<()> {

@@ -1,6 +1,9 @@
-//! The progress bar every long command shows on a terminal: files, bytes,
-//! speed and time left, on stderr so that stdout stays clean for --json.
+//! What every engine command shares: the progress bar shown on a terminal
+//! (files, bytes, speed and time left, on stderr so that stdout stays clean
+//! for --json), the report as JSON or text, and the exit status.
 
+use std::io::Write;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -58,4 +61,30 @@ impl Progress for TerminalProgress {
 /// Bytes for people (`1.5 GiB`).
 pub fn human_bytes(n: u64) -> String {
     indicatif::BinaryBytes(n).to_string()
+}
+
+/// Prints `report` on stdout: pretty JSON with `json`, else as `text` writes it.
+pub fn print_report<R: serde::Serialize>(
+    json: bool,
+    report: &R,
+    text: fn(&mut std::io::StdoutLock<'static>, &R) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+    } else {
+        text(&mut out, report)?;
+    }
+    Ok(())
+}
+
+/// 0 when all went well, else `problem` (3: some files failed; 4: the
+/// backup itself has problems).
+pub fn exit_code(ok: bool, problem: u8) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(problem)
+    }
 }

@@ -65,18 +65,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
     let report = restore::restore(&args.dest, &args.to, &options, &bar)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_text(&mut out, &report)?;
-    }
-    Ok(if report.complete() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(4)
-    })
+    super::progress::print_report(args.json, &report, write_text)?;
+    Ok(super::progress::exit_code(report.complete(), 4))
 }
 
 /// The report for people.

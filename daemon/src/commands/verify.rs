@@ -23,18 +23,8 @@ pub struct VerifyArgs {
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
     let report = verify::verify(&args.dest, None, &bar)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_text(&mut out, &report)?;
-    }
-    Ok(if report.clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(4)
-    })
+    super::progress::print_report(args.json, &report, write_text)?;
+    Ok(super::progress::exit_code(report.clean(), 4))
 }
 
 /// The report for people: the verdict first, then every problem by path.

@@ -195,6 +195,19 @@ impl StateDb {
         })
     }
 
+    /// End of the first successful backup of `destination_id`: where the
+    /// verify schedule starts (that backup hashed everything it wrote).
+    pub fn first_success(&self, destination_id: &str) -> Result<Option<String>, StateError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT min(ended) FROM jobs WHERE destination_id = ?1 AND state = 'done'
+                 AND kind = 'export'",
+                [destination_id],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// The last job of `kind` for `destination_id` that ended (done or
     /// failed; cancelled and interrupted ones say nothing about the drive).
     pub fn last_ended(

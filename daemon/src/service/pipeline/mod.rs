@@ -44,6 +44,14 @@ pub mod reason {
     pub const VERIFY_DUE: &str = "verify due";
 }
 
+/// What people call a job of `kind` ("backup" for the export kind).
+pub fn noun(kind: &str) -> &str {
+    match kind {
+        EXPORT => "backup",
+        other => other,
+    }
+}
+
 /// Why a running job was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StopReason {
@@ -286,18 +294,19 @@ impl Pipeline {
         let due_before = Utc::now() - chrono::Duration::days(i64::from(config.verify_days));
         let mut jobs = Vec::new();
         for dest in &config.destinations {
-            if !mounts.get(&dest.id).is_some_and(|m| m.refused.is_none()) {
+            if mounts.get(&dest.id).is_none_or(|m| m.refused.is_some()) {
                 continue;
             }
-            // A drive never backed up has nothing to verify yet.
-            if self.state.last_success(&dest.id)?.is_none() {
-                continue;
-            }
-            let last = self.state.last_ended(VERIFY, &dest.id)?;
-            let due = last
-                .and_then(|j| j.ended)
+            // The clock starts at the last verify or, before any, at the
+            // first backup (which hashed everything it wrote); a drive
+            // never backed up has nothing to verify yet.
+            let since = match self.state.last_ended(VERIFY, &dest.id)? {
+                Some(job) => job.ended,
+                None => self.state.first_success(&dest.id)?,
+            };
+            let due = since
                 .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .is_none_or(|t| t.with_timezone(&Utc) < due_before);
+                .is_some_and(|t| t.with_timezone(&Utc) < due_before);
             if due {
                 jobs.push(self.enqueue_kind(VERIFY, dest, reason::VERIFY_DUE)?);
             }
@@ -611,7 +620,7 @@ impl Pipeline {
             drop(inner);
             let options = self.state.options(job.id)?;
             self.state.start(job.id, now)?;
-            tracing::info!(job = job.id, kind = %job.kind, destination = %dest.name, path = %root.display(), "job started");
+            tracing::info!(job = job.id, destination = %dest.name, path = %root.display(), "{} started", noun(&job.kind));
             let this = self.clone();
             let work = Work {
                 job: job.clone(),

@@ -280,7 +280,7 @@ impl Pipeline {
     ) -> Outcome {
         let drive_gone = || !Destination::is_destination(&work.root);
         match result {
-            Ok(finished) => Outcome::Done(finished),
+            Ok(finished) => Outcome::Done(Box::new(finished)),
             Err(e) if e.cancelled() => match stop {
                 Some(StopReason::Cancelled) => Outcome::Cancelled,
                 Some(StopReason::DriveRemoved) => Outcome::DriveRemoved,
@@ -327,7 +327,7 @@ impl Pipeline {
                     bytes = summary.bytes,
                     seconds = summary.seconds,
                     "{} finished: {}",
-                    work.job.kind,
+                    super::noun(&work.job.kind),
                     finished.lines.join("; ")
                 );
                 if let Some(info) = finished.library.clone() {
@@ -357,7 +357,7 @@ impl Pipeline {
                     None,
                     now,
                 )?;
-                tracing::info!(job = id, destination = %name, kind = %work.job.kind, "job cancelled");
+                tracing::info!(job = id, destination = %name, "{} cancelled", super::noun(&work.job.kind));
             }
             Outcome::DriveRemoved => {
                 // Forget the mount and scan again: if the drive is already
@@ -383,7 +383,7 @@ impl Pipeline {
             Outcome::Failed(why) => {
                 self.state
                     .finish(id, JobState::Failed, Some(&why), None, now)?;
-                tracing::error!(job = id, destination = %name, kind = %work.job.kind, error = %why, "job failed");
+                tracing::error!(job = id, destination = %name, error = %why, "{} failed", super::noun(&work.job.kind));
                 if work.job.kind != super::RESTORE {
                     self.services
                         .notifier
@@ -465,7 +465,7 @@ impl JobError {
 }
 
 enum Outcome {
-    Done(Finished),
+    Done(Box<Finished>),
     Cancelled,
     DriveRemoved,
     Requeue(String, Option<DateTime<Utc>>),
