@@ -7,7 +7,7 @@ CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all setup build test lint run bench osxphotos install uninstall clean
+.PHONY: all setup build test lint run bench bench-tools osxphotos install uninstall clean
 
 all: build
 
@@ -30,10 +30,16 @@ lint:
 run: build
 	@scripts/run.sh
 
-bench: build osxphotos
+bench: build osxphotos bench-tools
 	$(CARGO) run --release -q -p photovault-bench -- inspect
 	$(CARGO) run --release -q -p photovault-bench -- export
 	$(CARGO) run --release -q -p photovault-bench -- daemon
+	$(CARGO) run --release -q -p photovault-bench -- mirror
+
+# What the mirror benchmark compares with: rsync and b3sum.
+bench-tools:
+	@command -v rsync >/dev/null || scripts/setup.sh rsync
+	@command -v b3sum >/dev/null || $(CARGO) install -q b3sum
 
 # osxphotos 0.77.2, the reference reader that tests and benchmarks compare
 # with. Without network access to PyPI, those comparisons say they were
