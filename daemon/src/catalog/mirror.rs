@@ -74,6 +74,23 @@ impl Catalog {
         Ok(out)
     }
 
+    /// What a mirror run compares with: the source key of every mirrored
+    /// file under `prefix`, by its path with the prefix removed. Only what
+    /// planning needs, so that a run with nothing to do stays quick.
+    pub fn mirror_keys(&self, prefix: &str) -> Result<HashMap<String, String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT substr(path, length(?1) + 1), source_key FROM mirror_files
+                 WHERE substr(path, 1, length(?1)) = ?1",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
     /// Every mirrored file, ordered by path.
     pub fn all_mirror_files(&self) -> Result<Vec<MirrorFile>> {
         let mut stmt = self

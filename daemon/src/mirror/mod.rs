@@ -238,12 +238,20 @@ pub fn mirror(
         Some(d) => Some(Catalog::open(&d.catalog_path())?),
         None => None,
     };
-    let recorded = match &catalog {
-        Some(c) => c.mirror_files(&prefix)?,
-        None => HashMap::new(),
-    };
-
-    let source = scan::scan(&library).map_err(|source| MirrorError::Source {
+    // The package is listed on other threads while the catalog is read.
+    let (recorded, source) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| scan::scan(&library));
+        let recorded = match &catalog {
+            Some(c) => c.mirror_keys(&prefix),
+            None => Ok(HashMap::new()),
+        };
+        let source = listing
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("listing the library failed")));
+        (recorded, source)
+    });
+    let mut recorded = recorded?;
+    let source = source.map_err(|source| MirrorError::Source {
         path: library.clone(),
         source,
     })?;
@@ -256,37 +264,27 @@ pub fn mirror(
         })
         .collect();
 
-    // What to copy, and what left the library.
+    // What to copy; what is left of the records afterwards left the library.
+    let is_original = |rel: &str| rel.starts_with("originals/") || rel.starts_with("Masters/");
+    let total = recorded.keys().filter(|rel| is_original(rel)).count() as u64;
     let mut work = Vec::new();
     for file in &source.files {
-        match recorded.get(&format!("{prefix}{}", file.rel)) {
+        match recorded.remove(&file.rel) {
             None => work.push(Item {
                 file,
                 action: Action::New,
             }),
-            Some(rec) if rec.source_key != file.key => work.push(Item {
+            Some(key) if key != file.key => work.push(Item {
                 file,
                 action: Action::Changed,
             }),
             Some(_) => report.unchanged += 1,
         }
     }
-    let present: std::collections::HashSet<&str> =
-        source.files.iter().map(|f| f.rel.as_str()).collect();
-    let mut deleted: Vec<&str> = recorded
-        .keys()
-        .filter_map(|p| p.strip_prefix(&prefix))
-        .filter(|rel| !present.contains(rel))
-        .collect();
+    let mut deleted: Vec<&str> = recorded.keys().map(String::as_str).collect();
     deleted.sort_unstable();
 
     // The mass-deletion guard, before anything is touched.
-    let is_original = |rel: &str| rel.starts_with("originals/") || rel.starts_with("Masters/");
-    let total = recorded
-        .keys()
-        .filter_map(|p| p.strip_prefix(&prefix))
-        .filter(|rel| is_original(rel))
-        .count() as u64;
     let lost = deleted.iter().filter(|rel| is_original(rel)).count() as u64;
     if total > 0 && !options.allow_deletions && lost as f64 > total as f64 * options.deletion_guard
     {
