@@ -684,3 +684,82 @@ fn a_real_exfat_drive_mirrors_verifies_and_names_what_it_cannot_store() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn exported_photos_are_restored_by_year_and_album() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = LibraryBuilder::new(Generation::Modern);
+    b.with_media(true);
+    let trip = b.album("Trip", &["Travel"]);
+    b.asset(AssetSpec::photo("IMG_2019.JPG", at(0, 2019, 7, 4, 10, 0, 0)).in_album(trip));
+    b.asset(AssetSpec::photo(
+        "IMG_2020.JPG",
+        at(0, 2020, 1, 2, 10, 0, 0),
+    ));
+    b.asset(AssetSpec::photo("IMG_2020B.JPG", at(0, 2020, 3, 2, 10, 0, 0)).in_album(trip));
+    let lib = b.build(&dir.path().join("L.photoslibrary")).unwrap();
+    let dest = dir.path().join("Drive");
+    let out = run(&[
+        "export",
+        "--library",
+        s(&lib.path),
+        "--to",
+        s(&dest),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let names = |root: &Path| -> Vec<String> {
+        let mut v: Vec<String> = contents(root)
+            .into_keys()
+            .filter(|p| !p.ends_with(".xmp"))
+            .map(|p| p.rsplit('/').next().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+
+    let all = dir.path().join("all");
+    let out = restore(&dest, &all, &["--export"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(contents(&all), contents(&dest.join("Export")));
+
+    let y2020 = dir.path().join("2020");
+    let out = restore(&dest, &y2020, &["--export", "--year", "2020"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&y2020), ["IMG_2020.JPG", "IMG_2020B.JPG"]);
+
+    let trip_dir = dir.path().join("trip");
+    let out = restore(&dest, &trip_dir, &["--export", "--album", "Trip"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&trip_dir), ["IMG_2019.JPG", "IMG_2020B.JPG"]);
+
+    let both = dir.path().join("both");
+    let out = restore(
+        &dest,
+        &both,
+        &["--export", "--album", "Travel/Trip", "--year", "2019"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&both), ["IMG_2019.JPG"]);
+
+    // A drive with no mirror says so.
+    let out = restore(&dest, &dir.path().join("lib"), &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--export"));
+}
