@@ -340,6 +340,14 @@ fn replaced_and_deleted_files_are_kept_and_every_run_can_be_restored() {
     std::fs::write(changed, b"edited by some program").unwrap();
     std::fs::remove_file(deleted).unwrap();
     std::fs::write(lib.path.join("resources/new-thing.plist"), b"<plist/>").unwrap();
+    // Saved again with the same bytes: a new time, nothing to keep.
+    let touched = &all[2];
+    std::fs::File::options()
+        .write(true)
+        .open(touched)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
     let report = mirror_ok(&lib.path, &dest, &[]);
     assert_eq!(
         (

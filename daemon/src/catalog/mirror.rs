@@ -91,6 +91,18 @@ impl Catalog {
         rows.collect::<rusqlite::Result<_>>().map_err(self.err())
     }
 
+    /// The mirrored file at `path`, if any.
+    pub fn mirror_file(&self, path: &str) -> Result<Option<MirrorFile>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .prepare_cached(
+                "SELECT path, size, mtime_ns, hash, source_key, kind, run_id FROM mirror_files
+                 WHERE path = ?1",
+            )
+            .and_then(|mut s| s.query_row([path], mirror_file).optional())
+            .map_err(self.err())
+    }
+
     /// Every mirrored file, ordered by path.
     pub fn all_mirror_files(&self) -> Result<Vec<MirrorFile>> {
         let mut stmt = self
