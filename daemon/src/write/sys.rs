@@ -178,8 +178,10 @@ pub(super) fn sync_filesystem(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Elsewhere each staged file is synced as it is committed.
+/// Elsewhere each staged file was sent to the drive as it was committed;
+/// this flushes the drive's write cache (std's `sync_all` is `F_FULLFSYNC`
+/// on macOS, which flushes the whole device, whatever file it is given).
 #[cfg(not(target_os = "linux"))]
-pub(super) fn sync_filesystem(_path: &Path) -> io::Result<()> {
-    Ok(())
+pub(super) fn sync_filesystem(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
 }
