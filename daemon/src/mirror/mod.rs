@@ -613,9 +613,6 @@ impl Run<'_> {
             });
         }
         write::sync_filesystem(root)?;
-        for dir in batch_dirs(root, &done) {
-            write::sync_dir(&dir)?;
-        }
         self.catalog.transaction(|c| {
             for rec in &done {
                 c.put_mirror_file(rec)?;
@@ -695,16 +692,3 @@ fn explain(rel: &str, e: &WriteError) -> String {
     }
 }
 
-/// The folders holding `files` (to sync where there is no `syncfs`).
-fn batch_dirs(root: &Path, files: &[MirrorFile]) -> Vec<PathBuf> {
-    if cfg!(target_os = "linux") {
-        return Vec::new();
-    }
-    let mut dirs: Vec<PathBuf> = files
-        .iter()
-        .filter_map(|f| root.join(&f.path).parent().map(Path::to_path_buf))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    dirs
-}

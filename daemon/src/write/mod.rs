@@ -40,7 +40,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub use error::WriteError;
-pub use staged::{stage_copy_under, stage_with_under, sync_dir, sync_filesystem, Staged};
+pub use staged::{stage_copy_under, stage_with_under, sync_filesystem, Staged};
 
 /// The prefix of every temporary file: leftovers are recognisable at a
 /// glance and never confused with a user's files (a leading dot also hides

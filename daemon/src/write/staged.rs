@@ -13,7 +13,8 @@
 //!    Linux; on other systems each file is synced when it is committed);
 //! 3. each is renamed into place: [`Staged::commit`];
 //! 4. [`sync_filesystem`] again makes the renames durable before the
-//!    catalog records them.
+//!    catalog records them (on macOS, `F_FULLFSYNC` flushes the volume's
+//!    journal with the drive's cache).
 //!
 //! A staged file dropped without commit is removed; a crash leaves only
 //! temporary names, which [`super::remove_temporaries`] clears.
@@ -146,13 +147,4 @@ pub fn stage_with_under(
 /// flushes the drive's own cache once (`F_FULLFSYNC`).
 pub fn sync_filesystem(path: &Path) -> Result<(), WriteError> {
     sys::sync_filesystem(path).map_err(|e| WriteError::destination(path, e, None))
-}
-
-/// Makes the renames inside `dir` durable on systems without `syncfs`
-/// (a no-op on Linux, where [`sync_filesystem`] covered them).
-pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
-    #[cfg(not(target_os = "linux"))]
-    sys::sync_dir(dir).map_err(|e| WriteError::destination(dir, e, None))?;
-    let _ = dir;
-    Ok(())
 }
