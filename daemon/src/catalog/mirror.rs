@@ -78,17 +78,26 @@ impl Catalog {
     /// file under `prefix`, by its path with the prefix removed. Only what
     /// planning needs, so that a run with nothing to do stays quick.
     pub fn mirror_keys(&self, prefix: &str) -> Result<HashMap<String, String>> {
+        // A range on the primary key: the index finds the package's rows.
+        let mut end = prefix.to_string();
+        end.push(char::MAX);
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT substr(path, length(?1) + 1), source_key FROM mirror_files
-                 WHERE substr(path, 1, length(?1)) = ?1",
-            )
+            .prepare("SELECT path, source_key FROM mirror_files WHERE path >= ?1 AND path < ?2")
             .map_err(self.err())?;
-        let rows = stmt
-            .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(self.err())?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+        let mut rows = stmt.query([prefix, end.as_str()]).map_err(self.err())?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let path = r
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(self.err())?;
+            let key: String = r.get(1).map_err(self.err())?;
+            if let Some(rel) = path.strip_prefix(prefix) {
+                out.insert(rel.to_string(), key);
+            }
+        }
+        Ok(out)
     }
 
     /// The mirrored file at `path`, if any.

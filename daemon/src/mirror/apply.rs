@@ -79,6 +79,8 @@ pub(super) fn remove_temporaries_under(dir: &Path) {
 
 /// One run in progress.
 pub(super) struct Run<'a> {
+    /// The library package.
+    pub(super) library: &'a Path,
     pub(super) dest: &'a Destination,
     pub(super) catalog: &'a Catalog,
     pub(super) run: i64,
@@ -145,7 +147,7 @@ impl Run<'_> {
                     }
                     let file = batch[i].file;
                     let target = root.join(format!("{prefix}{}", file.rel));
-                    let result = stage(root, file, &target);
+                    let result = stage(root, &self.library.join(&file.rel), file, &target);
                     if result.as_ref().is_err_and(WriteError::stops_run) {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -286,17 +288,22 @@ impl Run<'_> {
 
 /// Stages one source file: a database from a snapshot, anything else as
 /// its bytes.
-fn stage(root: &Path, file: &scan::SourceFile, target: &Path) -> Result<StagedFile, WriteError> {
-    let database = snapshot::is_sqlite(&file.path).map_err(|e| WriteError::Source {
-        path: file.path.clone(),
+fn stage(
+    root: &Path,
+    source: &Path,
+    file: &scan::SourceFile,
+    target: &Path,
+) -> Result<StagedFile, WriteError> {
+    let database = snapshot::is_sqlite(source).map_err(|e| WriteError::Source {
+        path: source.to_path_buf(),
         source: e,
     })?;
     let staged = if database {
-        write::stage_with_under(root, &file.path, target, file.mtime, |temp| {
-            snapshot::snapshot(&file.path, temp)
+        write::stage_with_under(root, source, target, file.mtime, |temp| {
+            snapshot::snapshot(source, temp)
         })?
     } else {
-        write::stage_copy_under(root, &file.path, target, file.mtime)?
+        write::stage_copy_under(root, source, target, file.mtime)?
     };
     Ok(StagedFile { staged, database })
 }

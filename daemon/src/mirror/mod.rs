@@ -284,6 +284,7 @@ pub fn mirror(
             Some(_) => report.unchanged += 1,
         }
     }
+    work.sort_unstable_by(|a, b| a.file.rel.cmp(&b.file.rel));
     let mut deleted: Vec<&str> = recorded.keys().map(String::as_str).collect();
     deleted.sort_unstable();
 
@@ -345,6 +346,7 @@ pub fn mirror(
     let previous = catalog.last_run(ENGINE)?;
     let run = catalog.begin_run(ENGINE, run_started, &library.to_string_lossy(), "")?;
     let state = Run {
+        library: &library,
         dest: &dest,
         catalog: &catalog,
         run,

@@ -21,8 +21,6 @@ use std::time::SystemTime;
 pub(super) struct SourceFile {
     /// Path inside the package, `/`-separated.
     pub(super) rel: String,
-    /// Absolute path.
-    pub(super) path: PathBuf,
     /// Size in bytes.
     pub(super) size: u64,
     /// Modification time (given to the copy).
@@ -37,7 +35,9 @@ pub(super) struct SourceFile {
 /// The package's files and folders, and what was left out.
 #[derive(Debug, Default)]
 pub(super) struct Scan {
-    /// Every file to mirror, in a stable order (sorted by path).
+    /// Every file to mirror, in no particular order (sorting 50,000 paths
+    /// would cost a no-op run more than it is worth; what a run copies is
+    /// sorted).
     pub(super) files: Vec<SourceFile>,
     /// Every folder, `/`-separated, parents before children.
     pub(super) dirs: Vec<String>,
@@ -76,7 +76,6 @@ pub(super) fn scan(root: &Path) -> io::Result<Scan> {
         scan.dirs.extend(part.dirs);
         scan.skipped.extend(part.skipped);
     }
-    scan.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     scan.dirs.sort_unstable();
     scan.skipped.sort();
     Ok(scan)
@@ -139,20 +138,21 @@ fn list(
 ) -> io::Result<()> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
-        entries.push(entry?);
+        let entry = entry?;
+        let name = entry.file_name();
+        entries.push((entry, name));
     }
     // Only the few names that can be a database's companion are kept for
     // lookups; the rest of the folder costs no extra allocation.
-    let companions: HashSet<std::ffi::OsString> = entries
+    let companions: HashSet<&std::ffi::OsStr> = entries
         .iter()
-        .map(|e| e.file_name())
+        .map(|(_, n)| n.as_os_str())
         .filter(|n| {
             n.to_str()
                 .is_some_and(|n| DATABASE_COMPANIONS.iter().any(|s| n.ends_with(s)))
         })
         .collect();
-    for entry in &entries {
-        let name = entry.file_name();
+    for (entry, name) in &entries {
         let kind = entry.file_type()?;
         let Some(name_str) = name.to_str() else {
             scan.skipped.push((
@@ -166,21 +166,22 @@ fn list(
             subdirs.push((entry.path(), format!("{rel}/")));
             scan.dirs.push(rel);
         } else if kind.is_file() {
-            if companions.contains(&name) && is_companion(name_str, dir) {
+            if companions.contains(name.as_os_str()) && is_companion(name_str, dir) {
                 continue;
             }
             // Relative to the open folder: no path lookup from the root.
             let meta = entry.metadata()?;
             let mut key = stamp(&meta);
-            let wal = format!("{name_str}-wal");
-            if companions.contains(std::ffi::OsStr::new(&wal)) {
-                if let Ok(m) = fs::metadata(dir.join(&wal)) {
-                    key = format!("{key};wal:{}", stamp(&m));
+            if !companions.is_empty() {
+                let wal = format!("{name_str}-wal");
+                if companions.contains(std::ffi::OsStr::new(&wal)) {
+                    if let Ok(m) = fs::metadata(dir.join(&wal)) {
+                        key = format!("{key};wal:{}", stamp(&m));
+                    }
                 }
             }
             scan.files.push(SourceFile {
                 rel,
-                path: entry.path(),
                 size: meta.len(),
                 mtime: meta.modified().ok(),
                 mtime_ns: mtime_ns(&meta),
@@ -237,7 +238,8 @@ mod tests {
             fs::write(root.join(f), f).unwrap();
         }
         std::os::unix::fs::symlink("x.heic", root.join("originals/A/link")).unwrap();
-        let s = scan(root).unwrap();
+        let mut s = scan(root).unwrap();
+        s.files.sort_by(|a, b| a.rel.cmp(&b.rel));
         let rels: Vec<_> = s.files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(
             rels,
