@@ -9,6 +9,7 @@ pub mod config;
 pub mod destination;
 pub mod export;
 pub mod library;
+pub mod media;
 pub mod service;
 mod sqlite_uri;
 pub mod write;
