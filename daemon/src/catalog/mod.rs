@@ -10,7 +10,10 @@
 //! The schema is documented in `docs/on-drive-format.md`; its version is in
 //! `PRAGMA user_version` and a newer one is refused rather than misread.
 
+mod organized;
 mod schema;
+
+pub use organized::OrganizedRecord;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 
 /// The catalog version this photovault writes (`PRAGMA user_version`).
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE runs (
@@ -64,12 +64,35 @@ CREATE TABLE versions (
 );
 ";
 
+/// Version 3: what the organize engine has organized, one row per source
+/// file (see `catalog/organized.rs`), so a second run does nothing and a new
+/// file is handled once. Independent of version 2 (the mirror engine's).
+const V3: &str = "
+CREATE TABLE organized (
+    source_key      TEXT PRIMARY KEY,
+    source_path     TEXT NOT NULL,
+    source_size     INTEGER NOT NULL,
+    source_mtime_ns INTEGER,
+    path            TEXT,
+    category        TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    size            INTEGER,
+    hash            TEXT,
+    run_id          INTEGER NOT NULL,
+    organized_at    TEXT NOT NULL
+);
+CREATE INDEX organized_path ON organized (path);
+";
+
 /// Brings a catalog at `from` (0 = new) to [`VERSION`], in one transaction.
 pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         if from < 1 {
             conn.execute_batch(V1)?;
+        }
+        if from < 3 {
+            conn.execute_batch(V3)?;
         }
         conn.pragma_update(None, "user_version", VERSION)
     })();

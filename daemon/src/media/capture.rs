@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDateTime, Utc};
 
 use super::facts::{parse_offset, FileFacts};
 
@@ -222,6 +222,7 @@ fn parse_xmp_date(s: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
 /// expected instants with it).
 #[cfg(test)]
 fn utc_of(local: NaiveDateTime, offset: FixedOffset) -> DateTime<Utc> {
+    use chrono::TimeZone;
     offset
         .from_local_datetime(&local)
         .single()
