@@ -10,6 +10,7 @@ pub mod destination;
 pub mod export;
 pub mod library;
 pub mod media;
+pub mod organize;
 pub mod service;
 mod sqlite_uri;
 pub mod write;
