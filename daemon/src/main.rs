@@ -30,6 +30,8 @@ enum Command {
     Inspect(commands::inspect::InspectArgs),
     /// Export a library's originals, edits and metadata to a destination folder, incrementally.
     Export(commands::export::ExportArgs),
+    /// Sort a library or a folder into photos, videos, screenshots, generated and unknown, named by capture time.
+    Organize(commands::organize::OrganizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,13 +58,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PHOTOVAULT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,nom_exif=error")),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match command {
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Export(args) => commands::export::run(&args),
+        Command::Organize(args) => commands::organize::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -3,3 +3,5 @@
 
 pub mod export;
 pub mod inspect;
+pub mod organize;
+mod progress;
