@@ -64,7 +64,14 @@ impl FileFacts {
 /// Reads the facts of an image whose bytes are in memory.
 pub fn read_image(bytes: &[u8], format: &Format) -> FileFacts {
     let mut facts = FileFacts::default();
-    match MediaSource::from_memory(bytes.to_vec()) {
+    // HEICs whose EXIF item nom-exif cannot place: libheif finds it.
+    let heic_exif = if format.is_heic() {
+        super::heic::exif_tiff(bytes)
+    } else {
+        None
+    };
+    let exif_source = heic_exif.unwrap_or_else(|| bytes.to_vec());
+    match MediaSource::from_memory(exif_source) {
         Ok(ms) => match MediaParser::new().parse_exif(ms) {
             Ok(iter) => take_exif(&mut facts, &iter.into()),
             // A PNG or GIF without EXIF is normal, not a problem.

@@ -196,6 +196,18 @@ pub fn heic_to_jpeg(bytes: &[u8], quality: u8, threads: Option<u32>) -> Result<C
     })
 }
 
+/// The EXIF TIFF block of a HEIC's primary image, read through libheif:
+/// for the HEICs whose layout `nom-exif` does not follow.
+pub fn exif_tiff(bytes: &[u8]) -> Option<Vec<u8>> {
+    let ctx = HeifContext::read_from_bytes(bytes).ok()?;
+    let handle = ctx.primary_image_handle().ok()?;
+    handle
+        .all_metadata()
+        .into_iter()
+        .filter(|b| &b.item_type.0 == b"Exif")
+        .find_map(|b| exif_edit::tiff_of_heif_exif(&b.raw_data).map(<[u8]>::to_vec))
+}
+
 /// An XMP packet with `tiff:Orientation` set to 1 (attribute or element
 /// form), matching the upright pixels.
 fn reset_xmp_orientation(packet: &[u8]) -> Vec<u8> {
