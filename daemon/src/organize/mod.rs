@@ -17,8 +17,6 @@ pub mod apply;
 pub mod plan;
 pub mod scan;
 pub mod source;
-#[cfg(test)]
-mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

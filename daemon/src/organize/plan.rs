@@ -376,16 +376,17 @@ mod tests {
         let live = find("IMG_1.HEIC");
         let roles: Vec<_> = live.members.iter().map(|m| m.role).collect();
         assert_eq!(roles, vec![Role::Main, Role::LiveVideo, Role::Aae]);
-        assert_eq!(live.stem, "2024.05.06.07.08.09");
         let pair = find("DSC_2.JPG");
         assert_eq!(pair.members[1].role, Role::Raw);
-        // Same second, same category: the later source moves on a second.
-        assert_eq!(pair.stem, "2024.05.06.07.08.10");
-        assert!(pair.members[0].notes[0].contains("1 second"));
+        assert_eq!(pair.stem, "2024.05.06.07.08.09");
+        // Same second, same category: the later source ("IMG_1" after
+        // "DSC_2") moves on a second.
+        assert_eq!(live.stem, "2024.05.06.07.08.10");
+        assert!(live.members[0].notes[0].contains("1 second"));
         assert_eq!(find("notes.txt").class.category, Category::Unknown);
         assert!(find("lonely.aae").class.reason.contains("sidecar"));
-        assert_eq!(relative_name(live, &live.members[0], true), "photos/2024.05.06.07.08.09.jpg");
-        assert_eq!(relative_name(live, &live.members[1], false), "photos/2024.05.06.07.08.09.mov");
+        assert_eq!(relative_name(live, &live.members[0], true), "photos/2024.05.06.07.08.10.jpg");
+        assert_eq!(relative_name(live, &live.members[1], false), "photos/2024.05.06.07.08.10.mov");
     }
 
     #[test]
