@@ -34,6 +34,7 @@ bench: build osxphotos
 	$(CARGO) run --release -q -p photovault-bench -- inspect
 	$(CARGO) run --release -q -p photovault-bench -- export
 	$(CARGO) run --release -q -p photovault-bench -- daemon
+	$(CARGO) run --release -q -p photovault-bench -- organize
 
 # osxphotos 0.77.2, the reference reader that tests and benchmarks compare
 # with. Without network access to PyPI, those comparisons say they were

@@ -6,6 +6,7 @@
 mod daemon;
 mod export;
 mod measure;
+mod organize;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +20,7 @@ fn main() -> Result<()> {
         "inspect" => inspect_benchmark(),
         "export" => export::export_benchmarks(),
         "daemon" => daemon::daemon_benchmarks(),
+        "organize" => organize::organize_benchmarks(),
         // Internal: run by the benchmarks in a process of its own, so that
         // the builder's memory never counts towards a measured child (Linux
         // reports a child's peak RSS including what it inherited at fork).
@@ -34,7 +36,7 @@ fn main() -> Result<()> {
                 media,
             )
         }
-        other => bail!("unknown benchmark {other:?}; available: inspect, export, daemon"),
+        other => bail!("unknown benchmark {other:?}; available: inspect, export, daemon, organize"),
     }
 }
 
