@@ -62,8 +62,14 @@ pub fn organize_benchmarks() -> Result<()> {
 
     let Some(heif_convert) = which("heif-convert") else {
         println!("| converter | wall (s) | images/s | peak RSS (MiB) |");
-        println!("| photovaultd organize | {:.2} | **{ours:.1}** | {:.1} |", m.wall_seconds, mib(m.max_rss_bytes));
-        println!("heif-convert is not installed (Debian: libheif-examples): the comparison was skipped");
+        println!(
+            "| photovaultd organize | {:.2} | **{ours:.1}** | {:.1} |",
+            m.wall_seconds,
+            mib(m.max_rss_bytes)
+        );
+        println!(
+            "heif-convert is not installed (Debian: libheif-examples): the comparison was skipped"
+        );
         return Ok(());
     };
     let out = dir.join("heif-convert");
@@ -75,7 +81,12 @@ pub fn organize_benchmarks() -> Result<()> {
         let output = out.join(format!("IMG_{i:04}.jpg"));
         let m = run_quietly(
             &heif_convert,
-            &[OsStr::new("-q"), OsStr::new("92"), input.as_os_str(), output.as_os_str()],
+            &[
+                OsStr::new("-q"),
+                OsStr::new("92"),
+                input.as_os_str(),
+                output.as_os_str(),
+            ],
         )?;
         rss = rss.max(m.max_rss_bytes);
     }
@@ -88,7 +99,10 @@ pub fn organize_benchmarks() -> Result<()> {
         m.wall_seconds,
         mib(m.max_rss_bytes)
     );
-    println!("| `heif-convert -q 92`, file by file | {theirs_wall:.2} | {theirs:.1} | {:.1} |", mib(rss));
+    println!(
+        "| `heif-convert -q 92`, file by file | {theirs_wall:.2} | {theirs:.1} | {:.1} |",
+        mib(rss)
+    );
     println!("photovaultd / heif-convert: {:.2}x", ours / theirs);
     Ok(())
 }
@@ -106,7 +120,11 @@ fn count_files(dir: &Path, ext: &str) -> usize {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    let out = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().ok()?;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .ok()?;
     let path = String::from_utf8(out.stdout).ok()?;
     let path = path.trim();
     (!path.is_empty()).then(|| PathBuf::from(path))
@@ -118,12 +136,17 @@ fn sample_heics() -> Result<(Vec<PathBuf>, String)> {
     let mut found = Vec::new();
     let mut stack = vec![shared.clone()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("heic")) {
+            } else if p
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("heic"))
+            {
                 found.push(p);
             }
         }
@@ -133,16 +156,23 @@ fn sample_heics() -> Result<(Vec<PathBuf>, String)> {
     found.dedup_by(|a, b| a.file_name() == b.file_name());
     if !found.is_empty() {
         let n = found.len();
-        return Ok((found, format!("the {n} distinct HEICs of ../shared/fixtures, repeated")));
+        return Ok((
+            found,
+            format!("the {n} distinct HEICs of ../shared/fixtures, repeated"),
+        ));
     }
     let dir = bench_dir().join("organize-samples");
     std::fs::create_dir_all(&dir)?;
     let (w, h) = (4032, 3024);
     let pixels = photovault_testkit::media::gradient(w, h);
-    let Some(heic) = photovault_testkit::media::heic_picture(&pixels, w, h, &Default::default()) else {
+    let Some(heic) = photovault_testkit::media::heic_picture(&pixels, w, h, &Default::default())
+    else {
         bail!("no fixtures and no HEVC encoder in libheif: nothing to benchmark");
     };
     let p = dir.join("generated.heic");
     std::fs::write(&p, heic)?;
-    Ok((vec![p], "one 12-megapixel HEIC encoded here (fixtures absent), repeated".into()))
+    Ok((
+        vec![p],
+        "one 12-megapixel HEIC encoded here (fixtures absent), repeated".into(),
+    ))
 }

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 use photovault_e2e::{photovaultd, shared_libraries, tree_fingerprint};
+use photovault_testkit::at;
 use photovault_testkit::media::{
     exif_fields_block, gradient, heic_picture, jpeg_picture, movie, png_picture, ExifFields,
     HeicExtras, MovieInfo,
 };
-use photovault_testkit::at;
 use serde_json::Value;
 
 fn organize(args: &[&str]) -> (Value, std::process::Output) {
@@ -86,20 +86,69 @@ fn a_folder_is_sorted_named_converted_and_bad_input_reported() {
 
     // Two frames of a burst in one second: the later name sorts first but
     // its sub-second time is later, so it gets the next second.
-    write(&src.join("a/burst_b.jpg"), &jpeg_picture(64, 48, Some(&camera_exif("2024:05:06 07:08:09", "100")), None));
-    write(&src.join("a/burst_a.jpg"), &jpeg_picture(64, 48, Some(&camera_exif("2024:05:06 07:08:09", "900")), None));
+    write(
+        &src.join("a/burst_b.jpg"),
+        &jpeg_picture(
+            64,
+            48,
+            Some(&camera_exif("2024:05:06 07:08:09", "100")),
+            None,
+        ),
+    );
+    write(
+        &src.join("a/burst_a.jpg"),
+        &jpeg_picture(
+            64,
+            48,
+            Some(&camera_exif("2024:05:06 07:08:09", "900")),
+            None,
+        ),
+    );
     // A camera JPEG written .JPEG.
-    write(&src.join("Trip.JPEG"), &jpeg_picture(32, 32, Some(&camera_exif("2023:12:24 18:00:00", "0")), None));
+    write(
+        &src.join("Trip.JPEG"),
+        &jpeg_picture(32, 32, Some(&camera_exif("2023:12:24 18:00:00", "0")), None),
+    );
     // Screenshots: iOS comment, macOS name, PNG at an iPhone screen size.
-    let ios_shot = exif_fields_block(&ExifFields { user_comment: Some("Screenshot"), date_time_original: Some("2024:01:02 10:11:12"), ..Default::default() });
-    write(&src.join("IMG_0001.PNG"), &png_picture(20, 20, &[], Some(&ios_shot)));
-    write(&src.join("Screenshot 2024-02-03 at 10.11.12.png"), &png_picture(20, 20, &[], None));
-    write(&src.join("IMG_0002.PNG"), &png_picture(1170, 2532, &[], None));
+    let ios_shot = exif_fields_block(&ExifFields {
+        user_comment: Some("Screenshot"),
+        date_time_original: Some("2024:01:02 10:11:12"),
+        ..Default::default()
+    });
+    write(
+        &src.join("IMG_0001.PNG"),
+        &png_picture(20, 20, &[], Some(&ios_shot)),
+    );
+    write(
+        &src.join("Screenshot 2024-02-03 at 10.11.12.png"),
+        &png_picture(20, 20, &[], None),
+    );
+    write(
+        &src.join("IMG_0002.PNG"),
+        &png_picture(1170, 2532, &[], None),
+    );
     // Generated: Stable Diffusion parameters, a generator in Software, a UUID name.
-    write(&src.join("cat.png"), &png_picture(16, 16, &[("parameters", "a cat, Steps: 20, Sampler: Euler")], None));
-    let chatgpt = exif_fields_block(&ExifFields { software: Some("ChatGPT"), ..Default::default() });
-    write(&src.join("drawing.jpg"), &jpeg_picture(16, 16, Some(&chatgpt), None));
-    write(&src.join("1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"), &png_picture(16, 16, &[], None));
+    write(
+        &src.join("cat.png"),
+        &png_picture(
+            16,
+            16,
+            &[("parameters", "a cat, Steps: 20, Sampler: Euler")],
+            None,
+        ),
+    );
+    let chatgpt = exif_fields_block(&ExifFields {
+        software: Some("ChatGPT"),
+        ..Default::default()
+    });
+    write(
+        &src.join("drawing.jpg"),
+        &jpeg_picture(16, 16, Some(&chatgpt), None),
+    );
+    write(
+        &src.join("1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"),
+        &png_picture(16, 16, &[], None),
+    );
     // A video: QuickTime stores UTC, shown in Paris time (UTC+2 in July).
     write(
         &src.join("clip.mp4"),
@@ -116,11 +165,28 @@ fn a_folder_is_sorted_named_converted_and_bad_input_reported() {
     );
     // Bad input.
     write(&src.join("bad/empty.jpg"), b"");
-    write(&src.join("bad/letter.jpg"), b"Dear Sir, this is not a photo.\n");
-    let year0 = exif_fields_block(&ExifFields { make: Some("Cam"), date_time_original: Some("0000:01:01 00:00:00"), ..Default::default() });
-    let year9999 = exif_fields_block(&ExifFields { make: Some("Cam"), date_time_original: Some("9999:12:31 23:59:59"), ..Default::default() });
-    write(&src.join("bad/year0.jpg"), &jpeg_picture(8, 8, Some(&year0), None));
-    write(&src.join("bad/year9999.jpg"), &jpeg_picture(8, 8, Some(&year9999), None));
+    write(
+        &src.join("bad/letter.jpg"),
+        b"Dear Sir, this is not a photo.\n",
+    );
+    let year0 = exif_fields_block(&ExifFields {
+        make: Some("Cam"),
+        date_time_original: Some("0000:01:01 00:00:00"),
+        ..Default::default()
+    });
+    let year9999 = exif_fields_block(&ExifFields {
+        make: Some("Cam"),
+        date_time_original: Some("9999:12:31 23:59:59"),
+        ..Default::default()
+    });
+    write(
+        &src.join("bad/year0.jpg"),
+        &jpeg_picture(8, 8, Some(&year0), None),
+    );
+    write(
+        &src.join("bad/year9999.jpg"),
+        &jpeg_picture(8, 8, Some(&year9999), None),
+    );
 
     // A live photo with its edit, when libheif can encode HEVC here.
     let heic_exif = exif_fields_block(&ExifFields {
@@ -134,51 +200,113 @@ fn a_folder_is_sorted_named_converted_and_bad_input_reported() {
     });
     let icc: Vec<u8> = (0..2000u32).map(|i| (i % 253) as u8).collect();
     let upright = gradient(80, 60);
-    let heic = heic_picture(&upright, 80, 60, &HeicExtras { orientation: 6, exif: Some(&heic_exif), icc: Some(&icc), xmp: None });
+    let heic = heic_picture(
+        &upright,
+        80,
+        60,
+        &HeicExtras {
+            orientation: 6,
+            exif: Some(&heic_exif),
+            icc: Some(&icc),
+            xmp: None,
+        },
+    );
     if let Some(heic) = &heic {
         write(&src.join("live/IMG_4001.HEIC"), heic);
-        write(&src.join("live/IMG_4001.MOV"), &movie(&MovieInfo {
-            created: at(-5, 2025, 3, 4, 5, 6, 7),
-            duration: 2.0,
-            width: 16,
-            height: 16,
-            gps: None,
-            content_identifier: Some("ABC"),
-            unique: "live",
-            quicktime: true,
-        }));
-        write(&src.join("live/IMG_O4001.AAE"), b"<?xml version=\"1.0\"?><plist></plist>");
+        write(
+            &src.join("live/IMG_4001.MOV"),
+            &movie(&MovieInfo {
+                created: at(-5, 2025, 3, 4, 5, 6, 7),
+                duration: 2.0,
+                width: 16,
+                height: 16,
+                gps: None,
+                content_identifier: Some("ABC"),
+                unique: "live",
+                quicktime: true,
+            }),
+        );
+        write(
+            &src.join("live/IMG_O4001.AAE"),
+            b"<?xml version=\"1.0\"?><plist></plist>",
+        );
         write(&src.join("bad/truncated.heic"), &heic[..heic.len() / 3]);
     } else {
         println!("HEIC parts skipped: this libheif has no HEVC encoder");
     }
     let before = tree_fingerprint(&src);
 
-    let (r, out) = organize(&["--from", src.to_str().unwrap(), "--to", dest.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (r, out) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(tree_fingerprint(&src), before, "the source was changed");
 
-    assert_eq!(dest_of(&r, "a/burst_b.jpg"), "Organized/photos/2024.05.06.07.08.09.jpg");
-    assert_eq!(dest_of(&r, "a/burst_a.jpg"), "Organized/photos/2024.05.06.07.08.10.jpg");
-    assert_eq!(dest_of(&r, "Trip.JPEG"), "Organized/photos/2023.12.24.18.00.00.jpg");
-    assert_eq!(dest_of(&r, "IMG_0001.PNG"), "Organized/screenshots/2024.01.02.10.11.12.png");
-    assert!(entry(&r, "IMG_0001.PNG")["reason"].as_str().unwrap().contains("UserComment"));
-    assert!(dest_of(&r, "Screenshot 2024-02-03 at 10.11.12.png").starts_with("Organized/screenshots/"));
-    assert!(entry(&r, "IMG_0002.PNG")["reason"].as_str().unwrap().contains("1170×2532"));
-    for g in ["cat.png", "drawing.jpg", "1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"] {
-        assert!(dest_of(&r, g).starts_with("Organized/generated/"), "{g}: {}", entry(&r, g));
+    assert_eq!(
+        dest_of(&r, "a/burst_b.jpg"),
+        "Organized/photos/2024.05.06.07.08.09.jpg"
+    );
+    assert_eq!(
+        dest_of(&r, "a/burst_a.jpg"),
+        "Organized/photos/2024.05.06.07.08.10.jpg"
+    );
+    assert_eq!(
+        dest_of(&r, "Trip.JPEG"),
+        "Organized/photos/2023.12.24.18.00.00.jpg"
+    );
+    assert_eq!(
+        dest_of(&r, "IMG_0001.PNG"),
+        "Organized/screenshots/2024.01.02.10.11.12.png"
+    );
+    assert!(entry(&r, "IMG_0001.PNG")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("UserComment"));
+    assert!(
+        dest_of(&r, "Screenshot 2024-02-03 at 10.11.12.png").starts_with("Organized/screenshots/")
+    );
+    assert!(entry(&r, "IMG_0002.PNG")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("1170×2532"));
+    for g in [
+        "cat.png",
+        "drawing.jpg",
+        "1b4e28ba-2fa1-11d2-883f-0016d3cca427.png",
+    ] {
+        assert!(
+            dest_of(&r, g).starts_with("Organized/generated/"),
+            "{g}: {}",
+            entry(&r, g)
+        );
     }
-    assert_eq!(dest_of(&r, "clip.mp4"), "Organized/videos/2024.07.01.14.00.00.mp4");
+    assert_eq!(
+        dest_of(&r, "clip.mp4"),
+        "Organized/videos/2024.07.01.14.00.00.mp4"
+    );
     assert_eq!(entry(&r, "clip.mp4")["time_source"], "quick_time");
     // Bad input: reported, kept in unknown/, the run completes.
     for bad in ["bad/empty.jpg", "bad/letter.jpg"] {
         assert!(dest_of(&r, bad).starts_with("Organized/unknown/"), "{bad}");
     }
-    assert!(entry(&r, "bad/empty.jpg")["reason"].as_str().unwrap().contains("empty"));
+    assert!(entry(&r, "bad/empty.jpg")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("empty"));
     for bad in ["bad/year0.jpg", "bad/year9999.jpg"] {
         let e = entry(&r, bad);
         assert_eq!(e["time_is_guess"], true, "{bad}");
-        assert!(e["notes"].to_string().contains("not a plausible date"), "{e}");
+        assert!(
+            e["notes"].to_string().contains("not a plausible date"),
+            "{e}"
+        );
         assert!(dest_of(&r, bad).starts_with("Organized/photos/"));
     }
     for f in r["files"].as_array().unwrap() {
@@ -191,7 +319,10 @@ fn a_folder_is_sorted_named_converted_and_bad_input_reported() {
         let jpg = dest_of(&r, "live/IMG_4001.HEIC");
         assert_eq!(jpg, "Organized/photos/2025.03.04.05.06.07.jpg");
         assert_eq!(entry(&r, "live/IMG_4001.HEIC")["action"], "converted");
-        assert_eq!(dest_of(&r, "live/IMG_4001.MOV"), "Organized/photos/2025.03.04.05.06.07.mov");
+        assert_eq!(
+            dest_of(&r, "live/IMG_4001.MOV"),
+            "Organized/photos/2025.03.04.05.06.07.mov"
+        );
         assert_eq!(entry(&r, "live/IMG_O4001.AAE")["action"], "left_behind");
         let t = entry(&r, "bad/truncated.heic");
         assert_eq!(t["action"], "copied_unconverted", "{t}");
@@ -202,14 +333,33 @@ fn a_folder_is_sorted_named_converted_and_bad_input_reported() {
             .parse_exif(nom_exif::MediaSource::from_memory(bytes.clone()).unwrap())
             .unwrap()
             .into();
-        assert_eq!(exif.get(nom_exif::ExifTag::Model).and_then(|v| v.as_str()), Some("iPhone 15 Pro"));
-        assert_eq!(exif.get(nom_exif::ExifTag::Orientation).and_then(|v| v.as_u16()), Some(1));
+        assert_eq!(
+            exif.get(nom_exif::ExifTag::Model).and_then(|v| v.as_str()),
+            Some("iPhone 15 Pro")
+        );
+        assert_eq!(
+            exif.get(nom_exif::ExifTag::Orientation)
+                .and_then(|v| v.as_u16()),
+            Some(1)
+        );
         assert!(exif.gps_info().is_some());
         assert!(bytes.windows(12).any(|w| w == b"ICC_PROFILE\0"));
-        if let Some(tags) = exiftool(&dest.join(&jpg), &["DateTimeOriginal", "Orientation", "ImageWidth", "ImageHeight", "GPSLatitude"]) {
+        if let Some(tags) = exiftool(
+            &dest.join(&jpg),
+            &[
+                "DateTimeOriginal",
+                "Orientation",
+                "ImageWidth",
+                "ImageHeight",
+                "GPSLatitude",
+            ],
+        ) {
             assert_eq!(tags["DateTimeOriginal"], "2025:03:04 05:06:07");
             assert_eq!(tags["Orientation"], 1);
-            assert_eq!((tags["ImageWidth"].as_u64(), tags["ImageHeight"].as_u64()), (Some(80), Some(60)));
+            assert_eq!(
+                (tags["ImageWidth"].as_u64(), tags["ImageHeight"].as_u64()),
+                (Some(80), Some(60))
+            );
             assert!((tags["GPSLatitude"].as_f64().unwrap() - 40.7).abs() < 0.01);
         } else {
             println!("exiftool not installed: EXIF checked with nom-exif only");
@@ -220,19 +370,49 @@ fn a_folder_is_sorted_named_converted_and_bad_input_reported() {
     let looped = tmp.path().join("looped");
     write(&looped.join("x.jpg"), &jpeg_picture(8, 8, None, None));
     std::os::unix::fs::symlink(&looped, looped.join("loop")).unwrap();
-    let (l, out) = organize(&["--from", looped.to_str().unwrap(), "--to", tmp.path().join("dest2").to_str().unwrap()]);
+    let (l, out) = organize(&[
+        "--from",
+        looped.to_str().unwrap(),
+        "--to",
+        tmp.path().join("dest2").to_str().unwrap(),
+    ]);
     assert!(out.status.success());
-    assert!(l["problems"].to_string().contains("loop"), "{}", l["problems"]);
+    assert!(
+        l["problems"].to_string().contains("loop"),
+        "{}",
+        l["problems"]
+    );
     assert_eq!(l["counts"]["written"], 1);
 
     // A second run does nothing; a new file is handled once.
-    let (again, out) = organize(&["--from", src.to_str().unwrap(), "--to", dest.to_str().unwrap()]);
+    let (again, out) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     assert_eq!(again["counts"]["written"], 0, "{:#}", again["counts"]);
-    write(&src.join("new.jpg"), &jpeg_picture(16, 16, Some(&camera_exif("2024:05:06 07:08:09", "500")), None));
-    let (third, _) = organize(&["--from", src.to_str().unwrap(), "--to", dest.to_str().unwrap()]);
+    write(
+        &src.join("new.jpg"),
+        &jpeg_picture(
+            16,
+            16,
+            Some(&camera_exif("2024:05:06 07:08:09", "500")),
+            None,
+        ),
+    );
+    let (third, _) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
     assert_eq!(third["counts"]["written"], 1);
-    assert_eq!(dest_of(&third, "new.jpg"), "Organized/photos/2024.05.06.07.08.11.jpg");
+    assert_eq!(
+        dest_of(&third, "new.jpg"),
+        "Organized/photos/2024.05.06.07.08.11.jpg"
+    );
 }
 
 #[test]
@@ -245,43 +425,90 @@ fn dry_run_writes_nothing_and_keep_heic_keeps_the_edit() {
         return;
     };
     write(&src.join("IMG_1.HEIC"), &heic);
-    write(&src.join("IMG_1.AAE"), b"<?xml version=\"1.0\"?><plist></plist>");
-    let (plan, out) = organize(&["--from", src.to_str().unwrap(), "--to", dest.to_str().unwrap(), "--dry-run", "--keep-heic"]);
+    write(
+        &src.join("IMG_1.AAE"),
+        b"<?xml version=\"1.0\"?><plist></plist>",
+    );
+    let (plan, out) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+        "--dry-run",
+        "--keep-heic",
+    ]);
     assert!(out.status.success());
     assert!(!dest.exists(), "a dry run created the destination");
     assert_eq!(plan["dry_run"], true);
-    let (done, _) = organize(&["--from", src.to_str().unwrap(), "--to", dest.to_str().unwrap(), "--keep-heic"]);
+    let (done, _) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+        "--keep-heic",
+    ]);
     for name in ["IMG_1.HEIC", "IMG_1.AAE"] {
         assert_eq!(entry(&done, name)["action"], "copied");
-        assert_eq!(dest_of(&plan, name), dest_of(&done, name), "the dry run's plan is what ran");
+        assert_eq!(
+            dest_of(&plan, name),
+            dest_of(&done, name),
+            "the dry run's plan is what ran"
+        );
     }
     let heic_out = dest_of(&done, "IMG_1.HEIC");
     assert!(heic_out.ends_with(".heic"));
     assert_eq!(std::fs::read(dest.join(&heic_out)).unwrap(), heic);
-    assert_eq!(dest_of(&done, "IMG_1.AAE"), heic_out.replace(".heic", ".aae"));
+    assert_eq!(
+        dest_of(&done, "IMG_1.AAE"),
+        heic_out.replace(".heic", ".aae")
+    );
     // Text output with --verbose shows the reasons.
-    let text = photovaultd(&[OsStr::new("organize"), OsStr::new("--from"), src.as_os_str(), OsStr::new("--to"), dest.as_os_str(), OsStr::new("--verbose")]);
+    let text = photovaultd(&[
+        OsStr::new("organize"),
+        OsStr::new("--from"),
+        src.as_os_str(),
+        OsStr::new("--to"),
+        dest.as_os_str(),
+        OsStr::new("--verbose"),
+    ]);
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("already organized") && text.contains("photos:"), "{text}");
+    assert!(
+        text.contains("already organized") && text.contains("photos:"),
+        "{text}"
+    );
 }
 
 #[test]
 fn c2pa_samples_are_told_apart() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/media/c2pa");
     if !dir.is_dir() {
-        println!("SKIPPED c2pa_samples_are_told_apart: ../shared/fixtures/media/c2pa is not present");
+        println!(
+            "SKIPPED c2pa_samples_are_told_apart: ../shared/fixtures/media/c2pa is not present"
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("dest");
     let before = tree_fingerprint(&dir);
-    let (r, out) = organize(&["--from", dir.to_str().unwrap(), "--to", dest.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (r, out) = organize(&[
+        "--from",
+        dir.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cat = |s: &str| entry(&r, s)["category"].as_str().unwrap().to_string();
     // C.jpg declares algorithmicMedia; ocsp.jpg trainedAlgorithmicMedia.
     assert_eq!(cat("C.jpg"), "generated");
     assert_eq!(cat("ocsp.jpg"), "generated");
-    assert!(entry(&r, "C.jpg")["reason"].as_str().unwrap().contains("C2PA"));
+    assert!(entry(&r, "C.jpg")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("C2PA"));
     // Signed but not generated: a photo.
     assert_eq!(cat("CA.jpg"), "photos");
     assert_eq!(cat("no_manifest.jpg"), "photos");
@@ -300,28 +527,62 @@ fn a_photos_library_is_sorted_by_what_photos_knows() {
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("dest");
     let before = tree_fingerprint(&lib);
-    let (r, out) = organize(&["--library", lib.to_str().unwrap(), "--to", dest.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (r, out) = organize(&[
+        "--library",
+        lib.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let by = |name: &str| {
-        r["files"].as_array().unwrap().iter().find(|f| {
-            f["source"].as_str().unwrap().starts_with(name) && f["role"] == "main"
-        }).unwrap_or_else(|| panic!("{name}")).clone()
+        r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["source"].as_str().unwrap().starts_with(name) && f["role"] == "main")
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
     };
     assert_eq!(by("IMG_2908.PNG")["category"], "screenshots");
-    assert_eq!(by("IMG_2908.PNG")["destination"], "Organized/screenshots/2015.09.27.16.29.28.png");
+    assert_eq!(
+        by("IMG_2908.PNG")["destination"],
+        "Organized/screenshots/2015.09.27.16.29.28.png"
+    );
     assert_eq!(by("IMG_3539.MOV")["category"], "videos");
-    assert_eq!(by("IMG_0102.HEIC")["destination"], "Organized/photos/2021.08.06.11.32.22.jpg");
+    assert_eq!(
+        by("IMG_0102.HEIC")["destination"],
+        "Organized/photos/2021.08.06.11.32.22.jpg"
+    );
     // A live photo's still and video share their stem.
-    let live: Vec<_> = r["files"].as_array().unwrap().iter()
+    let live: Vec<_> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
         .filter(|f| f["source"].as_str().unwrap().starts_with("IMG_3582.HEIC"))
         .filter_map(|f| f["destination"].as_str())
         .collect();
-    assert_eq!(live, vec!["Organized/photos/2025.05.26.09.27.06.jpg", "Organized/photos/2025.05.26.09.27.06.mov"]);
+    assert_eq!(
+        live,
+        vec![
+            "Organized/photos/2025.05.26.09.27.06.jpg",
+            "Organized/photos/2025.05.26.09.27.06.mov"
+        ]
+    );
     let jpg = dest.join("Organized/photos/2021.08.06.11.32.22.jpg");
     if let Some(tags) = exiftool(&jpg, &["DateTimeOriginal", "Make", "ProfileDescription"]) {
         assert_eq!(tags["Make"], "Apple");
         assert_eq!(tags["DateTimeOriginal"], "2021:08:06 11:32:22");
-        assert!(tags["ProfileDescription"].as_str().unwrap_or_default().contains("P3"), "{tags}");
+        assert!(
+            tags["ProfileDescription"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("P3"),
+            "{tags}"
+        );
     }
     assert_eq!(tree_fingerprint(&lib), before, "the library was changed");
 }

@@ -59,7 +59,9 @@ pub fn run(args: &OrganizeArgs) -> anyhow::Result<ExitCode> {
     if !(1..=100).contains(&args.jpeg_quality) {
         bail!("--jpeg-quality must be between 1 and 100 (92 is the default)");
     }
-    let zone = Zone::parse(&args.time_zone).map_err(anyhow::Error::msg).context("invalid --time-zone")?;
+    let zone = Zone::parse(&args.time_zone)
+        .map_err(anyhow::Error::msg)
+        .context("invalid --time-zone")?;
     let source = match (&args.from, &args.library) {
         (Some(dir), _) => Source::Folder(dir.clone()),
         (None, Some(lib)) => Source::Library(lib.clone()),
@@ -70,7 +72,11 @@ pub fn run(args: &OrganizeArgs) -> anyhow::Result<ExitCode> {
         jpeg_quality: args.jpeg_quality,
         dry_run: args.dry_run,
         zone,
-        enrol: if args.init { Enrol::Always } else { Enrol::IfEmpty },
+        enrol: if args.init {
+            Enrol::Always
+        } else {
+            Enrol::IfEmpty
+        },
         cancel: None,
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
@@ -91,12 +97,17 @@ pub fn run(args: &OrganizeArgs) -> anyhow::Result<ExitCode> {
 
 fn write_text(out: &mut impl Write, r: &OrganizeReport, verbose: bool) -> std::io::Result<()> {
     if r.dry_run {
-        writeln!(out, "Dry run: nothing was written to {}.", r.destination.display())?;
+        writeln!(
+            out,
+            "Dry run: nothing was written to {}.",
+            r.destination.display()
+        )?;
     }
     for f in &r.files {
         let interesting = f.action == Action::Failed
             || f.action == Action::CopiedUnconverted
-            || (f.category == photovault::media::Category::Unknown && f.action != Action::AlreadyOrganized);
+            || (f.category == photovault::media::Category::Unknown
+                && f.action != Action::AlreadyOrganized);
         if !(verbose || interesting) || (f.action == Action::AlreadyOrganized && !verbose) {
             continue;
         }
@@ -111,12 +122,22 @@ fn write_text(out: &mut impl Write, r: &OrganizeReport, verbose: bool) -> std::i
             (Action::AlreadyOrganized, _) => "already organized",
             (Action::Failed, _) => "FAILED",
         };
-        let to = f.destination.as_deref().map(|d| format!(" -> {d}")).unwrap_or_default();
+        let to = f
+            .destination
+            .as_deref()
+            .map(|d| format!(" -> {d}"))
+            .unwrap_or_default();
         writeln!(out, "{verb} {}{to}", f.source)?;
         writeln!(out, "    {}: {}", f.category.dir_name(), f.reason)?;
         if let (Some(t), Some(src)) = (&f.capture_time, f.time_source) {
             let guess = if f.time_is_guess { " (a guess)" } else { "" };
-            writeln!(out, "    taken {t} from {}{guess}", serde_json::to_string(&src).unwrap_or_default().trim_matches('"'))?;
+            writeln!(
+                out,
+                "    taken {t} from {}{guess}",
+                serde_json::to_string(&src)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+            )?;
         }
         for n in &f.notes {
             writeln!(out, "    note: {n}")?;
@@ -126,7 +147,11 @@ fn write_text(out: &mut impl Write, r: &OrganizeReport, verbose: bool) -> std::i
         writeln!(out, "skipped {}: {}", p.path, p.reason)?;
     }
     let c = &r.counts;
-    let cats: Vec<String> = c.by_category.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let cats: Vec<String> = c
+        .by_category
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
     writeln!(
         out,
         "{} {} ({}), {} converted to JPEG, {} not converted, {} already organized, {} edit sidecars left behind, {} failed, {} skipped; {} in {:.1} s",

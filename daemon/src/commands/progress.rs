@@ -52,4 +52,3 @@ impl Progress for TerminalProgress {
         }
     }
 }
-

@@ -141,7 +141,11 @@ pub fn from_facts(facts: &FileFacts, modified: SystemTime, zone: Zone) -> Captur
         ));
     }
     if let Some(xmp) = &facts.xmp {
-        for key in ["exif:DateTimeOriginal", "photoshop:DateCreated", "xmp:CreateDate"] {
+        for key in [
+            "exif:DateTimeOriginal",
+            "photoshop:DateCreated",
+            "xmp:CreateDate",
+        ] {
             let Some(text) = super::containers::xmp_property(xmp, key) else {
                 continue;
             };
@@ -207,7 +211,11 @@ fn parse_xmp_date(s: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
         }
         _ => (s, None),
     };
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(body, fmt) {
             return Some((t, offset));
         }
@@ -256,7 +264,10 @@ mod tests {
             ..Default::default()
         };
         let t = from_facts(&facts, mtime, paris());
-        assert_eq!((t.source, t.local), (TimeSource::Exif, at("2021-06-01 10:00:00")));
+        assert_eq!(
+            (t.source, t.local),
+            (TimeSource::Exif, at("2021-06-01 10:00:00"))
+        );
         for bad in ["0000-01-01 00:00:00", "9999-12-31 23:59:59"] {
             facts.exif_time.as_mut().unwrap().local = at(bad);
             let t = from_facts(&facts, mtime, paris());
@@ -281,24 +292,39 @@ mod tests {
             ..Default::default()
         };
         let t = from_facts(&facts, mtime, paris());
-        assert_eq!((t.source, t.local), (TimeSource::QuickTime, at("2024-07-01 14:00:00")));
+        assert_eq!(
+            (t.source, t.local),
+            (TimeSource::QuickTime, at("2024-07-01 14:00:00"))
+        );
         let apple = DateTime::parse_from_rfc3339("2024-07-01T08:00:00-04:00").unwrap();
         let facts = FileFacts {
             track_created: Some(apple),
             ..Default::default()
         };
-        assert_eq!(from_facts(&facts, mtime, paris()).local, at("2024-07-01 08:00:00"));
+        assert_eq!(
+            from_facts(&facts, mtime, paris()).local,
+            at("2024-07-01 08:00:00")
+        );
     }
 
     #[test]
     fn xmp_dates_in_their_forms() {
         let (t, o) = parse_xmp_date("2020-05-06T07:08:09.123+02:00").unwrap();
-        assert_eq!((t, o.unwrap().local_minus_utc()), (at("2020-05-06 07:08:09") + chrono::Duration::milliseconds(123), 7200));
+        assert_eq!(
+            (t, o.unwrap().local_minus_utc()),
+            (
+                at("2020-05-06 07:08:09") + chrono::Duration::milliseconds(123),
+                7200
+            )
+        );
         let (t, o) = parse_xmp_date("2020-05-06T07:08").unwrap();
         assert_eq!((t, o), (at("2020-05-06 07:08:00"), None));
         let (_, o) = parse_xmp_date("2020-05-06T07:08:09-0500").unwrap();
         assert_eq!(o.unwrap().local_minus_utc(), -18000);
-        assert_eq!(parse_xmp_date("2020-05-06").unwrap().0, at("2020-05-06 00:00:00"));
+        assert_eq!(
+            parse_xmp_date("2020-05-06").unwrap().0,
+            at("2020-05-06 00:00:00")
+        );
         assert!(parse_xmp_date("yesterday").is_none());
     }
 
@@ -313,7 +339,10 @@ mod tests {
         };
         assert_eq!(
             DateTime::<Utc>::from(t.instant()),
-            utc_of(at("2024-01-01 12:00:00"), FixedOffset::east_opt(3600).unwrap())
+            utc_of(
+                at("2024-01-01 12:00:00"),
+                FixedOffset::east_opt(3600).unwrap()
+            )
         );
         assert!(Zone::parse("Mars/Base").is_err());
     }

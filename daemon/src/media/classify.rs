@@ -191,7 +191,9 @@ pub fn classify_file(file_name: &str, kind: MediaKind, facts: &FileFacts) -> Cla
                 (None, None, Some(_)) => {
                     "an image with a C2PA manifest that does not say it was generated".into()
                 }
-                (None, None, None) => "an image with no sign of being generated or a screenshot".into(),
+                (None, None, None) => {
+                    "an image with no sign of being generated or a screenshot".into()
+                }
             };
             Classification::new(Category::Photos, why)
         }
@@ -236,7 +238,9 @@ fn generated_reason(file_name: &str, facts: &FileFacts) -> Option<String> {
     }
     let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
     if is_uuid(stem) && !facts.has_camera() {
-        return Some("named with a UUID only and names no camera (how image generators save)".into());
+        return Some(
+            "named with a UUID only and names no camera (how image generators save)".into(),
+        );
     }
     None
 }
@@ -245,13 +249,19 @@ fn generated_reason(file_name: &str, facts: &FileFacts) -> Option<String> {
 fn generated_reason_from_metadata(facts: &FileFacts) -> Option<String> {
     if let Some(store) = &facts.c2pa {
         let types = digital_source_types(store);
-        if let Some(t) = types.iter().find(|t| GENERATED_SOURCE_TYPES.contains(&t.as_str())) {
+        if let Some(t) = types
+            .iter()
+            .find(|t| GENERATED_SOURCE_TYPES.contains(&t.as_str()))
+        {
             return Some(format!("C2PA manifest: digital source type {t}"));
         }
     }
     if let Some(xmp) = &facts.xmp {
         let types = digital_source_types(xmp.as_bytes());
-        if let Some(t) = types.iter().find(|t| GENERATED_SOURCE_TYPES.contains(&t.as_str())) {
+        if let Some(t) = types
+            .iter()
+            .find(|t| GENERATED_SOURCE_TYPES.contains(&t.as_str()))
+        {
             return Some(format!("XMP IPTC DigitalSourceType {t}"));
         }
     }
@@ -270,9 +280,12 @@ fn generated_reason_from_metadata(facts: &FileFacts) -> Option<String> {
         for (key, value) in &png.texts {
             let lower = key.to_lowercase();
             if GENERATOR_PNG_KEYS.contains(&lower.as_str()) {
-                return Some(format!("PNG text chunk {key:?}, written by image generators"));
+                return Some(format!(
+                    "PNG text chunk {key:?}, written by image generators"
+                ));
             }
-            if ["software", "source", "comment", "description", "author"].contains(&lower.as_str()) {
+            if ["software", "source", "comment", "description", "author"].contains(&lower.as_str())
+            {
                 tags.push(("PNG text", value.clone()));
             }
         }
@@ -280,7 +293,10 @@ fn generated_reason_from_metadata(facts: &FileFacts) -> Option<String> {
     for (tag, value) in tags {
         let lower = value.to_lowercase();
         if GENERATORS.iter().any(|g| lower.contains(g)) {
-            return Some(format!("{tag} {:?} names an image generator", short(&value)));
+            return Some(format!(
+                "{tag} {:?} names an image generator",
+                short(&value)
+            ));
         }
     }
     None
@@ -295,11 +311,15 @@ fn screenshot_reason(file_name: &str, kind: MediaKind, facts: &FileFacts) -> Opt
         return Some("EXIF UserComment \"Screenshot\"".into());
     }
     if let Some(xmp) = &facts.xmp {
-        if xmp_property(xmp, "exif:UserComment").is_some_and(|c| c.eq_ignore_ascii_case("screenshot"))
+        if xmp_property(xmp, "exif:UserComment")
+            .is_some_and(|c| c.eq_ignore_ascii_case("screenshot"))
         {
             return Some("XMP UserComment \"Screenshot\"".into());
         }
-        if digital_source_types(xmp.as_bytes()).iter().any(|t| t == "screenCapture") {
+        if digital_source_types(xmp.as_bytes())
+            .iter()
+            .any(|t| t == "screenCapture")
+        {
             return Some("XMP IPTC DigitalSourceType screenCapture".into());
         }
     }
@@ -307,14 +327,21 @@ fn screenshot_reason(file_name: &str, kind: MediaKind, facts: &FileFacts) -> Opt
     if let Some(prefix) = SCREENSHOT_NAMES.iter().find(|p| lower.starts_with(*p)) {
         return Some(format!(
             "named like a macOS or iOS {} (\"{}…\")",
-            if prefix.contains("recording") { "screen recording" } else { "screenshot" },
+            if prefix.contains("recording") {
+                "screen recording"
+            } else {
+                "screenshot"
+            },
             &file_name[..prefix.len().min(file_name.len())].trim_end()
         ));
     }
     if kind == MediaKind::Image && !facts.has_camera() {
         if let Some(png) = &facts.png {
             let (w, h) = (png.width, png.height);
-            if SCREEN_SIZES.iter().any(|&(a, b)| (w, h) == (a, b) || (w, h) == (b, a)) {
+            if SCREEN_SIZES
+                .iter()
+                .any(|&(a, b)| (w, h) == (a, b) || (w, h) == (b, a))
+            {
                 return Some(format!(
                     "a PNG with no camera metadata at a device screen size ({w}×{h})"
                 ));
@@ -352,7 +379,10 @@ mod tests {
             png: Some(PngChunks {
                 width: w,
                 height: h,
-                texts: texts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                texts: texts
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 ..Default::default()
             }),
             ..Default::default()
@@ -381,10 +411,22 @@ mod tests {
             assert_eq!(c.category, Category::Screenshots, "{name}");
             assert!(c.reason.contains("named like"), "{}", c.reason);
         }
-        assert_eq!(class("Screen Recording 2024-01-02.mov", MediaKind::Video, &none), Category::Screenshots);
-        assert_eq!(class("IMG_1.png", img, &png(1170, 2532, &[])), Category::Screenshots);
-        assert_eq!(class("IMG_1.png", img, &png(2532, 1170, &[])), Category::Screenshots);
-        assert_eq!(class("IMG_1.png", img, &png(1000, 1000, &[])), Category::Photos);
+        assert_eq!(
+            class("Screen Recording 2024-01-02.mov", MediaKind::Video, &none),
+            Category::Screenshots
+        );
+        assert_eq!(
+            class("IMG_1.png", img, &png(1170, 2532, &[])),
+            Category::Screenshots
+        );
+        assert_eq!(
+            class("IMG_1.png", img, &png(2532, 1170, &[])),
+            Category::Screenshots
+        );
+        assert_eq!(
+            class("IMG_1.png", img, &png(1000, 1000, &[])),
+            Category::Photos
+        );
         // A camera at a screen size is a photo.
         let mut cam = png(1080, 1920, &[]);
         cam.model = Some("iPhone 12".into());
@@ -395,7 +437,10 @@ mod tests {
     fn generated_by_source_type_tags_and_uuid_names() {
         let img = MediaKind::Image;
         let c2pa = |t: &str| FileFacts {
-            c2pa: Some(format!("jumb..c2pa..http://cv.iptc.org/newscodes/digitalsourcetype/{t}..").into_bytes()),
+            c2pa: Some(
+                format!("jumb..c2pa..http://cv.iptc.org/newscodes/digitalsourcetype/{t}..")
+                    .into_bytes(),
+            ),
             ..Default::default()
         };
         for t in GENERATED_SOURCE_TYPES {
@@ -417,8 +462,22 @@ mod tests {
             ..Default::default()
         };
         assert!(classify_file("a.jpg", img, &sw).reason.contains("Firefly"));
-        assert_eq!(class("a.png", img, &png(512, 512, &[("parameters", "a cat, Steps: 20")])), Category::Generated);
-        assert_eq!(class("a.png", img, &png(512, 512, &[("Software", "Midjourney v6")])), Category::Generated);
+        assert_eq!(
+            class(
+                "a.png",
+                img,
+                &png(512, 512, &[("parameters", "a cat, Steps: 20")])
+            ),
+            Category::Generated
+        );
+        assert_eq!(
+            class(
+                "a.png",
+                img,
+                &png(512, 512, &[("Software", "Midjourney v6")])
+            ),
+            Category::Generated
+        );
         let uuid = "3F2504E0-4F89-11D3-9A0C-0305E82C3301.png";
         assert_eq!(class(uuid, img, &FileFacts::default()), Category::Generated);
         let mut camera = FileFacts::default();
@@ -429,12 +488,27 @@ mod tests {
 
     #[test]
     fn videos_and_photos_library_flags() {
-        assert_eq!(class("clip.mp4", MediaKind::Video, &FileFacts::default()), Category::Videos);
-        assert_eq!(class("x.bin", MediaKind::NotMedia, &FileFacts::default()), Category::Unknown);
+        assert_eq!(
+            class("clip.mp4", MediaKind::Video, &FileFacts::default()),
+            Category::Videos
+        );
+        assert_eq!(
+            class("x.bin", MediaKind::NotMedia, &FileFacts::default()),
+            Category::Unknown
+        );
         let c = classify_photos_asset(false, true, false, None);
         assert_eq!(c.category, Category::Screenshots);
-        assert_eq!(classify_photos_asset(true, false, true, None).category, Category::Screenshots);
-        assert_eq!(classify_photos_asset(true, false, false, None).category, Category::Videos);
-        assert_eq!(classify_photos_asset(false, false, false, None).category, Category::Photos);
+        assert_eq!(
+            classify_photos_asset(true, false, true, None).category,
+            Category::Screenshots
+        );
+        assert_eq!(
+            classify_photos_asset(true, false, false, None).category,
+            Category::Videos
+        );
+        assert_eq!(
+            classify_photos_asset(false, false, false, None).category,
+            Category::Photos
+        );
     }
 }

@@ -141,7 +141,10 @@ fn itxt(data: &[u8]) -> Option<(String, String)> {
     let lang_end = rest.iter().position(|&b| b == 0)?;
     let rest = &rest[lang_end + 1..];
     let trans_end = rest.iter().position(|&b| b == 0)?;
-    Some((key, String::from_utf8_lossy(&rest[trans_end + 1..]).into_owned()))
+    Some((
+        key,
+        String::from_utf8_lossy(&rest[trans_end + 1..]).into_owned(),
+    ))
 }
 
 /// The C2PA manifest store of an ISO-BMFF file (HEIC, MP4, MOV): the
@@ -159,7 +162,9 @@ pub fn bmff_c2pa<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<Vec<u
         reader.seek(SeekFrom::Start(pos))?;
         let mut header = [0u8; 8];
         reader.read_exact(&mut header)?;
-        let mut size = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
+        let mut size = u64::from(u32::from_be_bytes([
+            header[0], header[1], header[2], header[3],
+        ]));
         let mut header_len = 8;
         if size == 1 {
             let mut large = [0u8; 8];
@@ -246,7 +251,10 @@ mod tests {
         let xmp = find_xmp(file).unwrap();
         assert!(xmp.ends_with("</x:xmpmeta>"));
         assert_eq!(xmp_property(&xmp, "xmp:CreatorTool").unwrap(), "Midjourney");
-        assert_eq!(xmp_property(&xmp, "exif:UserComment").unwrap(), "Screenshot");
+        assert_eq!(
+            xmp_property(&xmp, "exif:UserComment").unwrap(),
+            "Screenshot"
+        );
         assert_eq!(xmp_property(&xmp, "xmp:CreateDate"), None);
         assert_eq!(find_xmp(b"<x:xmpmeta never closed"), None);
     }

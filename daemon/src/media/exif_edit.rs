@@ -26,7 +26,11 @@ pub fn reset_orientation(tiff: &mut [u8]) -> bool {
     let Some((at, big)) = orientation_value_at(tiff) else {
         return false;
     };
-    let one: [u8; 2] = if big { 1u16.to_be_bytes() } else { 1u16.to_le_bytes() };
+    let one: [u8; 2] = if big {
+        1u16.to_be_bytes()
+    } else {
+        1u16.to_le_bytes()
+    };
     match tiff.get_mut(at..at + 2) {
         Some(slot) => {
             slot.copy_from_slice(&one);
@@ -61,20 +65,40 @@ fn orientation_value_at(tiff: &[u8]) -> Option<(usize, bool)> {
 
 fn read_u16(b: &[u8], at: usize, big: bool) -> Option<u16> {
     let bytes: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-    Some(if big { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
+    Some(if big {
+        u16::from_be_bytes(bytes)
+    } else {
+        u16::from_le_bytes(bytes)
+    })
 }
 
 fn read_u32(b: &[u8], at: usize, big: bool) -> Option<u32> {
     let bytes: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(if big { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
+    Some(if big {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    })
 }
 
 /// Builds a minimal TIFF block (for tests here and elsewhere): IFD0 with
 /// Make, Orientation and nothing else, in either byte order.
 #[cfg(test)]
 pub fn tiny_tiff(big: bool, orientation: u16) -> Vec<u8> {
-    let u16b = |v: u16| if big { v.to_be_bytes() } else { v.to_le_bytes() };
-    let u32b = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+    let u16b = |v: u16| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u32b = |v: u32| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
     let mut t = Vec::new();
     t.extend_from_slice(if big { b"MM\0*" } else { b"II*\0" });
     t.extend_from_slice(&u32b(8));

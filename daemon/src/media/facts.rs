@@ -119,9 +119,9 @@ pub fn read_video(path: &Path) -> FileFacts {
                 .problems
                 .push(format!("the video's metadata could not be read: {e}")),
         },
-        Err(e) => facts
-            .problems
-            .push(format!("the video could not be opened for its metadata: {e}")),
+        Err(e) => facts.problems.push(format!(
+            "the video could not be opened for its metadata: {e}"
+        )),
     }
     if let Ok(file) = std::fs::File::open(path) {
         facts.c2pa = containers::bmff_c2pa(&mut BufReader::new(file))

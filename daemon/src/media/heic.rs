@@ -83,7 +83,10 @@ pub struct Pixels {
 /// Decodes the primary image of a HEIC with its transformations applied.
 /// `threads` caps libheif's own threads for this image (tiles decode in
 /// parallel); `None` leaves libheif's default.
-pub fn decode(bytes: &[u8], threads: Option<u32>) -> Result<(HeifContext<'_>, Pixels), ConvertError> {
+pub fn decode(
+    bytes: &[u8],
+    threads: Option<u32>,
+) -> Result<(HeifContext<'_>, Pixels), ConvertError> {
     let dec = |e: libheif_rs::HeifError| ConvertError::Decode(e.message.clone());
     let lib = LibHeif::new();
     let mut ctx = HeifContext::read_from_bytes(bytes).map_err(dec)?;
@@ -122,7 +125,11 @@ pub fn decode(bytes: &[u8], threads: Option<u32>) -> Result<(HeifContext<'_>, Pi
 
 /// Converts a HEIC (its bytes) to a JPEG at `quality` (1-100), carrying
 /// EXIF, XMP and the ICC profile over; see the module documentation.
-pub fn heic_to_jpeg(bytes: &[u8], quality: u8, threads: Option<u32>) -> Result<Converted, ConvertError> {
+pub fn heic_to_jpeg(
+    bytes: &[u8],
+    quality: u8,
+    threads: Option<u32>,
+) -> Result<Converted, ConvertError> {
     let (ctx, pixels) = decode(bytes, threads)?;
     let dec = |e: libheif_rs::HeifError| ConvertError::Decode(e.message.clone());
     let handle = ctx.primary_image_handle().map_err(dec)?;
@@ -142,7 +149,10 @@ pub fn heic_to_jpeg(bytes: &[u8], quality: u8, threads: Option<u32>) -> Result<C
             _ => {}
         }
     }
-    let icc = handle.color_profile_raw().map(|p| p.data).filter(|d| !d.is_empty());
+    let icc = handle
+        .color_profile_raw()
+        .map(|p| p.data)
+        .filter(|d| !d.is_empty());
     drop(handle);
 
     let mut encoder_output = Vec::with_capacity(bytes.len() * 2);
@@ -180,8 +190,10 @@ pub fn heic_to_jpeg(bytes: &[u8], quality: u8, threads: Option<u32>) -> Result<C
         enc.add_icc_profile(profile).map_err(enc_err)?;
     }
     let (w, h) = (
-        u16::try_from(pixels.width).map_err(|_| ConvertError::Encode("wider than 65535 pixels".into()))?,
-        u16::try_from(pixels.height).map_err(|_| ConvertError::Encode("taller than 65535 pixels".into()))?,
+        u16::try_from(pixels.width)
+            .map_err(|_| ConvertError::Encode("wider than 65535 pixels".into()))?,
+        u16::try_from(pixels.height)
+            .map_err(|_| ConvertError::Encode("taller than 65535 pixels".into()))?,
     );
     enc.encode(&pixels.rgb, w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(enc_err)?;
@@ -213,7 +225,10 @@ pub fn exif_tiff(bytes: &[u8]) -> Option<Vec<u8>> {
 fn reset_xmp_orientation(packet: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(packet);
     let mut out = text.to_string();
-    for (open, close) in [("tiff:Orientation=\"", "\""), ("<tiff:Orientation>", "</tiff:Orientation>")] {
+    for (open, close) in [
+        ("tiff:Orientation=\"", "\""),
+        ("<tiff:Orientation>", "</tiff:Orientation>"),
+    ] {
         if let Some(at) = out.find(open) {
             let start = at + open.len();
             if let Some(len) = out[start..].find(close) {

@@ -19,8 +19,8 @@
 
 pub mod capture;
 pub mod classify;
-pub mod exif_edit;
 mod containers;
+pub mod exif_edit;
 pub mod facts;
 pub mod heic;
 pub mod sniff;

@@ -99,7 +99,12 @@ pub fn sniff(head: &[u8], file_name: &str) -> Result<Format, String> {
         // infer wants more than a header to name a TIFF; every RAW built
         // on TIFF starts with one.
         None if is_tiff => "image/tiff",
-        None => return Err(not_media_reason(&named, "no image or video format was recognised")),
+        None => {
+            return Err(not_media_reason(
+                &named,
+                "no image or video format was recognised",
+            ))
+        }
     };
     let (kind, content_ext) = match mime {
         "image/jpeg" => (MediaKind::Image, "jpg"),
@@ -144,9 +149,8 @@ pub fn sniff(head: &[u8], file_name: &str) -> Result<Format, String> {
         }
     };
     let normalised = normalise_extension(&named);
-    let note = (normalised != content_ext && !named.is_empty()).then(|| {
-        format!("named .{named} but the content is {content_ext}; named .{content_ext}")
-    });
+    let note = (normalised != content_ext && !named.is_empty())
+        .then(|| format!("named .{named} but the content is {content_ext}; named .{content_ext}"));
     Ok(Format {
         kind,
         ext: content_ext.to_string(),
@@ -172,10 +176,16 @@ mod tests {
     #[test]
     fn content_decides_and_the_extension_is_normalised() {
         let f = sniff(JPEG, "IMG_1.JPEG").unwrap();
-        assert_eq!((f.kind, f.ext.as_str(), f.note), (MediaKind::Image, "jpg", None));
+        assert_eq!(
+            (f.kind, f.ext.as_str(), f.note),
+            (MediaKind::Image, "jpg", None)
+        );
         let f = sniff(PNG, "photo.jpg").unwrap();
         assert_eq!(f.ext, "png");
-        assert!(f.note.unwrap().contains("named .jpg but the content is png"));
+        assert!(f
+            .note
+            .unwrap()
+            .contains("named .jpg but the content is png"));
         let mut mov = vec![0, 0, 0, 20];
         mov.extend_from_slice(b"ftypqt  \0\0\0\0qt  ");
         assert_eq!(sniff(&mov, "IMG_1.MOV").unwrap().kind, MediaKind::Video);

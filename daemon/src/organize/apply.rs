@@ -138,7 +138,8 @@ fn run_group(group: &Group, s: &Settings<'_>) -> Result<Vec<Done>, WriteError> {
             let name = relative_name(group, member, true);
             match convert(&member.path, s) {
                 Ok(jpeg) => {
-                    let copied = write::write_bytes_under(s.root, &s.organized.join(&name), &jpeg, mtime)?;
+                    let copied =
+                        write::write_bytes_under(s.root, &s.organized.join(&name), &jpeg, mtime)?;
                     main_converted = true;
                     out.push(Done {
                         action: Action::Converted,

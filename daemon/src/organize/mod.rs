@@ -214,7 +214,8 @@ pub fn organize(
     let mut taken = taken_stems(&done, &organized_dir);
     plan::assign_stems(&mut found.groups, &mut taken);
     for g in &mut found.groups {
-        g.convert = options.heic_to_jpeg && g.members[0].role == Role::Main && g.members[0].is_heic();
+        g.convert =
+            options.heic_to_jpeg && g.members[0].role == Role::Main && g.members[0].is_heic();
     }
     let source_path = match source {
         Source::Folder(p) | Source::Library(p) => p.clone(),
@@ -245,7 +246,8 @@ pub fn organize(
         });
     }
 
-    let (Some(destination), Some(catalog), false) = (&destination, &catalog, options.dry_run) else {
+    let (Some(destination), Some(catalog), false) = (&destination, &catalog, options.dry_run)
+    else {
         // Dry run: the plan as it would be carried out.
         for g in &found.groups {
             let mut converted = false;
@@ -258,15 +260,24 @@ pub fn organize(
                 } else {
                     Action::Copied
                 };
-                let name = (action != Action::LeftBehind)
-                    .then(|| format!("Organized/{}", plan::relative_name(g, m, action == Action::Converted)));
+                let name = (action != Action::LeftBehind).then(|| {
+                    format!(
+                        "Organized/{}",
+                        plan::relative_name(g, m, action == Action::Converted)
+                    )
+                });
                 push_report(&mut report, g, m, action, name, None);
             }
         }
         return Ok(finish(report, started));
     };
 
-    let needed: u64 = found.groups.iter().flat_map(|g| &g.members).map(|m| m.size).sum();
+    let needed: u64 = found
+        .groups
+        .iter()
+        .flat_map(|g| &g.members)
+        .map(|m| m.size)
+        .sum();
     if needed > 0 {
         let available = write::available_space(destination.root()).unwrap_or(u64::MAX);
         if needed > available {
@@ -277,11 +288,22 @@ pub fn organize(
             });
         }
     }
-    for c in [Category::Photos, Category::Videos, Category::Screenshots, Category::Generated, Category::Unknown] {
+    for c in [
+        Category::Photos,
+        Category::Videos,
+        Category::Screenshots,
+        Category::Generated,
+        Category::Unknown,
+    ] {
         // Leftovers of an interrupted run; nothing writes there yet.
         let _ = write::remove_temporaries(&organized_dir.join(c.dir_name()));
     }
-    let run = catalog.begin_run(ENGINE, run_started, &source_path.to_string_lossy(), &options_key(options))?;
+    let run = catalog.begin_run(
+        ENGINE,
+        run_started,
+        &source_path.to_string_lossy(),
+        &options_key(options),
+    )?;
     let files_total = found.groups.iter().map(|g| g.members.len() as u64).sum();
     progress.start(files_total, needed);
     let heics = found.groups.iter().filter(|g| g.convert).count();
@@ -323,7 +345,10 @@ pub fn organize(
         bytes: report.counts.bytes,
         ..Default::default()
     };
-    let cancelled = options.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+    let cancelled = options
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
     let (status, error) = match (&fatal, &catalog_error, cancelled) {
         (Some(e), _, _) => (RunStatus::Failed, Some(e.to_string())),
         (None, Some(e), _) => (RunStatus::Failed, Some(e.to_string())),
@@ -345,7 +370,10 @@ pub fn organize(
 
 /// Opens the destination; a dry run opens nothing for writing and plans
 /// against a folder that is not yet a destination as if it were empty.
-fn open_destination(dest: &Path, options: &OrganizeOptions) -> Result<Option<Destination>, DestinationError> {
+fn open_destination(
+    dest: &Path,
+    options: &OrganizeOptions,
+) -> Result<Option<Destination>, DestinationError> {
     if options.dry_run && !Destination::is_destination(dest) {
         let has_entries = std::fs::read_dir(dest).is_ok_and(|mut e| e.next().is_some());
         if options.enrol != Enrol::Always && has_entries {
@@ -355,7 +383,11 @@ fn open_destination(dest: &Path, options: &OrganizeOptions) -> Result<Option<Des
         }
         return Ok(None);
     }
-    let enrol = if options.dry_run { Enrol::Never } else { options.enrol };
+    let enrol = if options.dry_run {
+        Enrol::Never
+    } else {
+        options.enrol
+    };
     Destination::open(dest, enrol).map(Some)
 }
 
@@ -369,7 +401,13 @@ fn taken_stems(done: &HashMap<String, OrganizedRecord>, organized: &Path) -> Has
         .filter_map(|p| p.strip_prefix("Organized/"))
         .map(stem)
         .collect();
-    for c in [Category::Photos, Category::Videos, Category::Screenshots, Category::Generated, Category::Unknown] {
+    for c in [
+        Category::Photos,
+        Category::Videos,
+        Category::Screenshots,
+        Category::Generated,
+        Category::Unknown,
+    ] {
         let Ok(entries) = std::fs::read_dir(organized.join(c.dir_name())) else {
             continue;
         };
@@ -383,7 +421,13 @@ fn taken_stems(done: &HashMap<String, OrganizedRecord>, organized: &Path) -> Has
     taken
 }
 
-fn record(c: &Catalog, g: &plan::Group, m: &plan::Member, d: &apply::Done, run: i64) -> Result<(), CatalogError> {
+fn record(
+    c: &Catalog,
+    g: &plan::Group,
+    m: &plan::Member,
+    d: &apply::Done,
+    run: i64,
+) -> Result<(), CatalogError> {
     if d.action == Action::Failed {
         return Ok(());
     }
@@ -450,7 +494,9 @@ fn push_report(
         Action::Failed => c.failed += 1,
     }
     if destination.is_some() {
-        *c.by_category.entry(g.class.category.dir_name().to_string()).or_default() += 1;
+        *c.by_category
+            .entry(g.class.category.dir_name().to_string())
+            .or_default() += 1;
     }
     let t = &g.time;
     let capture_time = match t.offset {

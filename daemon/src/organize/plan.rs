@@ -79,7 +79,11 @@ impl Member {
         match &self.format {
             Ok(f) => f.ext.clone(),
             Err(_) => {
-                let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = self
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let ext = sniff::normalise_extension(&sniff::extension_of(&name));
                 if ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric()) {
                     ext
@@ -156,7 +160,9 @@ pub fn look(path: &std::path::Path, name: &str, size: u64, want_facts: bool) -> 
 fn read_head(path: &std::path::Path, n: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut buf = Vec::with_capacity(n);
-    std::fs::File::open(path)?.take(n as u64).read_to_end(&mut buf)?;
+    std::fs::File::open(path)?
+        .take(n as u64)
+        .read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -172,8 +178,15 @@ pub struct FolderFile {
 /// `IMG_O1234.AAE` edit belongs to `IMG_1234`.
 fn group_key(member: &Member) -> (PathBuf, String) {
     let dir = member.path.parent().map(PathBuf::from).unwrap_or_default();
-    let name = member.path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let mut stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_string();
+    let name = member
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut stem = name
+        .rsplit_once('.')
+        .map_or(name.as_str(), |(s, _)| s)
+        .to_string();
     let is_aae = matches!(&member.format, Ok(f) if f.ext == "aae");
     if is_aae && stem.starts_with("img_o") && stem[5..].bytes().all(|b| b.is_ascii_digit()) {
         stem = format!("img_{}", &stem[5..]);
@@ -242,7 +255,12 @@ pub fn group_folder_files(files: Vec<FolderFile>, zone: Zone) -> Vec<Group> {
 
 /// A group of one file, classified from its own facts.
 fn single(f: FolderFile, zone: Zone) -> Group {
-    let name = f.member.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = f
+        .member
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let class = match &f.member.format {
         Ok(fm) if fm.kind == MediaKind::Sidecar => Classification {
             category: Category::Unknown,
@@ -277,8 +295,11 @@ pub fn stem_of(t: &chrono::NaiveDateTime) -> String {
 /// is already there and receives the new ones.
 pub fn assign_stems(groups: &mut [Group], taken: &mut HashSet<String>) {
     groups.sort_by(|a, b| {
-        (a.time.local, a.time.subsec_nanos, &a.members[0].display)
-            .cmp(&(b.time.local, b.time.subsec_nanos, &b.members[0].display))
+        (a.time.local, a.time.subsec_nanos, &a.members[0].display).cmp(&(
+            b.time.local,
+            b.time.subsec_nanos,
+            &b.members[0].display,
+        ))
     });
     for g in groups.iter_mut() {
         let dir = g.class.category.dir_name();
@@ -372,7 +393,12 @@ mod tests {
         assert_eq!(groups.len(), 4);
         let mut taken = HashSet::new();
         assign_stems(&mut groups, &mut taken);
-        let find = |name: &str| groups.iter().find(|g| g.members[0].display == name).unwrap();
+        let find = |name: &str| {
+            groups
+                .iter()
+                .find(|g| g.members[0].display == name)
+                .unwrap()
+        };
         let live = find("IMG_1.HEIC");
         let roles: Vec<_> = live.members.iter().map(|m| m.role).collect();
         assert_eq!(roles, vec![Role::Main, Role::LiveVideo, Role::Aae]);
@@ -385,29 +411,47 @@ mod tests {
         assert!(live.members[0].notes[0].contains("1 second"));
         assert_eq!(find("notes.txt").class.category, Category::Unknown);
         assert!(find("lonely.aae").class.reason.contains("sidecar"));
-        assert_eq!(relative_name(live, &live.members[0], true), "photos/2024.05.06.07.08.10.jpg");
-        assert_eq!(relative_name(live, &live.members[1], false), "photos/2024.05.06.07.08.10.mov");
+        assert_eq!(
+            relative_name(live, &live.members[0], true),
+            "photos/2024.05.06.07.08.10.jpg"
+        );
+        assert_eq!(
+            relative_name(live, &live.members[1], false),
+            "photos/2024.05.06.07.08.10.mov"
+        );
     }
 
     #[test]
     fn stems_are_reproducible_whatever_the_input_order() {
         let t = Some("2020-01-01 00:00:00");
         let make = |order: &[&str]| {
-            let files = order.iter().map(|n| file(n, fmt(MediaKind::Image, "jpg"), t)).collect();
+            let files = order
+                .iter()
+                .map(|n| file(n, fmt(MediaKind::Image, "jpg"), t))
+                .collect();
             let mut groups = group_folder_files(files, zone());
             assign_stems(&mut groups, &mut HashSet::new());
-            let mut names: Vec<_> = groups.iter().map(|g| (g.members[0].display.clone(), g.stem.clone())).collect();
+            let mut names: Vec<_> = groups
+                .iter()
+                .map(|g| (g.members[0].display.clone(), g.stem.clone()))
+                .collect();
             names.sort();
             names
         };
         let a = make(&["/src/b.jpg", "/src/a.jpg", "/src/c.jpg"]);
         let b = make(&["/src/c.jpg", "/src/a.jpg", "/src/b.jpg"]);
         assert_eq!(a, b);
-        assert_eq!(a[0], ("a.jpg".to_string(), "2020.01.01.00.00.00".to_string()));
+        assert_eq!(
+            a[0],
+            ("a.jpg".to_string(), "2020.01.01.00.00.00".to_string())
+        );
         assert_eq!(a[2].1, "2020.01.01.00.00.02");
         // A stem taken by an earlier run is skipped.
         let mut taken: HashSet<String> = ["photos/2020.01.01.00.00.00".to_string()].into();
-        let mut groups = group_folder_files(vec![file("/src/d.jpg", fmt(MediaKind::Image, "jpg"), t)], zone());
+        let mut groups = group_folder_files(
+            vec![file("/src/d.jpg", fmt(MediaKind::Image, "jpg"), t)],
+            zone(),
+        );
         assign_stems(&mut groups, &mut taken);
         assert_eq!(groups[0].stem, "2020.01.01.00.00.01");
     }

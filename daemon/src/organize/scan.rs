@@ -43,7 +43,14 @@ pub fn walk_folder(root: &Path, exclude: Option<&Path>) -> (Vec<FoundFile>, Vec<
     let mut problems = Vec::new();
     let mut ancestors = HashSet::new();
     let exclude = exclude.and_then(|p| fs::canonicalize(p).ok());
-    walk(root, root, &mut ancestors, exclude.as_deref(), &mut files, &mut problems);
+    walk(
+        root,
+        root,
+        &mut ancestors,
+        exclude.as_deref(),
+        &mut files,
+        &mut problems,
+    );
     (files, problems)
 }
 
@@ -150,8 +157,12 @@ mod tests {
         let rels: Vec<_> = files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(rels, vec!["a.jpg", "b/inner/z.jpg"]);
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems.iter().any(|p| p.path.ends_with("loop") && p.reason.contains("loop")));
-        assert!(problems.iter().any(|p| p.path.ends_with("self") && p.reason.contains("loop")));
+        assert!(problems
+            .iter()
+            .any(|p| p.path.ends_with("loop") && p.reason.contains("loop")));
+        assert!(problems
+            .iter()
+            .any(|p| p.path.ends_with("self") && p.reason.contains("loop")));
         assert!(problems.iter().any(|p| p.reason.contains("--library")));
     }
 

@@ -41,9 +41,16 @@ fn mtime_ns(t: SystemTime) -> Option<i64> {
 }
 
 /// Whether the catalog says this file was organized as it is now.
-fn already(done: &HashMap<String, OrganizedRecord>, key: &str, size: u64, modified: SystemTime) -> Option<OrganizedRecord> {
+fn already(
+    done: &HashMap<String, OrganizedRecord>,
+    key: &str,
+    size: u64,
+    modified: SystemTime,
+) -> Option<OrganizedRecord> {
     done.get(key)
-        .filter(|r| r.source_size == size && r.source_mtime_ns == mtime_ns(modified) && r.action != "failed")
+        .filter(|r| {
+            r.source_size == size && r.source_mtime_ns == mtime_ns(modified) && r.action != "failed"
+        })
         .cloned()
 }
 
@@ -56,7 +63,12 @@ fn changed_note(done: &HashMap<String, OrganizedRecord>, key: &str) -> Option<St
 }
 
 /// The files of a folder, grouped.
-pub fn from_folder(root: &Path, exclude: &Path, zone: Zone, done: &HashMap<String, OrganizedRecord>) -> Found {
+pub fn from_folder(
+    root: &Path,
+    exclude: &Path,
+    zone: Zone,
+    done: &HashMap<String, OrganizedRecord>,
+) -> Found {
     let (files, problems) = scan::walk_folder(root, Some(exclude));
     let mut found = Found {
         problems,
@@ -64,7 +76,12 @@ pub fn from_folder(root: &Path, exclude: &Path, zone: Zone, done: &HashMap<Strin
     };
     let mut todo = Vec::new();
     for f in files {
-        let key = format!("folder:{}", std::path::absolute(&f.path).unwrap_or(f.path.clone()).display());
+        let key = format!(
+            "folder:{}",
+            std::path::absolute(&f.path)
+                .unwrap_or(f.path.clone())
+                .display()
+        );
         match already(done, &key, f.size, f.modified) {
             Some(record) => found.unchanged.push(Unchanged {
                 display: f.rel,
@@ -76,7 +93,11 @@ pub fn from_folder(root: &Path, exclude: &Path, zone: Zone, done: &HashMap<Strin
     let looked: Vec<FolderFile> = todo
         .into_par_iter()
         .map(|(key, f)| {
-            let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let looked = plan::look(&f.path, &name, f.size, true);
             let mut notes: Vec<String> = changed_note(done, &key).into_iter().collect();
             if let Ok(fm) = &looked.format {
@@ -103,7 +124,11 @@ pub fn from_folder(root: &Path, exclude: &Path, zone: Zone, done: &HashMap<Strin
 
 /// The assets of a Photos library: each asset's original with its live
 /// video, RAW and `.aae`, categorised by what Photos knows.
-pub fn from_library(path: &Path, zone: Zone, done: &HashMap<String, OrganizedRecord>) -> Result<Found, LibraryError> {
+pub fn from_library(
+    path: &Path,
+    zone: Zone,
+    done: &HashMap<String, OrganizedRecord>,
+) -> Result<Found, LibraryError> {
     let library = PhotosLibrary::open(path)?;
     let snapshot = library.read()?;
     let root = library.root().to_path_buf();
@@ -152,12 +177,18 @@ pub fn from_library(path: &Path, zone: Zone, done: &HashMap<String, OrganizedRec
                     _ => format!("{display} {}", role_word(role)),
                 };
                 if let Some(record) = already(done, &key, meta.len(), modified) {
-                    unchanged.push(Unchanged { display: shown, record });
+                    unchanged.push(Unchanged {
+                        display: shown,
+                        record,
+                    });
                     continue;
                 }
                 // Photos' originals are named by uuid: the name says nothing,
                 // the bytes do.
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let looked = plan::look(&file, &name, meta.len(), role == Role::Main);
                 if role == Role::Main {
                     main_facts = Some(looked.facts);
@@ -184,7 +215,10 @@ pub fn from_library(path: &Path, zone: Zone, done: &HashMap<String, OrganizedRec
             members.sort_by_key(|m| m.role != Role::Main);
             let facts = main_facts.unwrap_or_default();
             let is_image = members[0].role == Role::Main
-                && members[0].format.as_ref().is_ok_and(|f| f.kind == MediaKind::Image);
+                && members[0]
+                    .format
+                    .as_ref()
+                    .is_ok_and(|f| f.kind == MediaKind::Image);
             let class = classify::classify_photos_asset(
                 asset.kind == AssetKind::Video,
                 asset.flags.screenshot,

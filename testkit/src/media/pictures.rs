@@ -44,7 +44,12 @@ pub fn jpeg_picture(width: u16, height: u16, exif: Option<&[u8]>, xmp: Option<&s
 }
 
 /// A PNG of [`gradient`] with `tEXt` chunks and an `eXIf` chunk when given.
-pub fn png_picture(width: u32, height: u32, texts: &[(&str, &str)], exif: Option<&[u8]>) -> Vec<u8> {
+pub fn png_picture(
+    width: u32,
+    height: u32,
+    texts: &[(&str, &str)],
+    exif: Option<&[u8]>,
+) -> Vec<u8> {
     super::png::rgb_png(width, height, &gradient(width, height), texts, exif)
 }
 
@@ -65,7 +70,12 @@ pub struct HeicExtras<'a> {
 /// A HEIC of `pixels` (RGB, `width`×`height`, upright), stored with the
 /// transformation of `extras.orientation`, or `None` when this libheif has
 /// no HEVC encoder (the test then says it skipped).
-pub fn heic_picture(pixels: &[u8], width: u32, height: u32, extras: &HeicExtras<'_>) -> Option<Vec<u8>> {
+pub fn heic_picture(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    extras: &HeicExtras<'_>,
+) -> Option<Vec<u8>> {
     let lib = LibHeif::new();
     let mut encoder = lib.encoder_for_format(CompressionFormat::Hevc).ok()?;
     encoder.set_quality(EncoderQuality::Lossy(90)).ok()?;

@@ -1,6 +1,8 @@
 use super::*;
 use crate::media::exif_edit;
-use photovault_testkit::media::{exif_fields_block, gradient, heic_picture, ExifFields, HeicExtras};
+use photovault_testkit::media::{
+    exif_fields_block, gradient, heic_picture, ExifFields, HeicExtras,
+};
 
 /// The APP segments of a JPEG, marker and payload, up to the image data.
 pub(crate) fn jpeg_segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
@@ -28,7 +30,11 @@ pub(crate) fn jpeg_icc(jpeg: &[u8]) -> Option<Vec<u8>> {
 /// Mean absolute difference per channel between two RGB buffers.
 pub(crate) fn mean_error(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let sum: u64 = a.iter().zip(b).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
+    let sum: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
     sum as f64 / a.len() as f64
 }
 
@@ -102,7 +108,9 @@ fn rotated_heic_becomes_an_upright_jpeg_with_exif_xmp_and_icc() {
         .unwrap()
         .into();
     assert_eq!(
-        parsed.get(nom_exif::ExifTag::Model).and_then(|v| v.as_str()),
+        parsed
+            .get(nom_exif::ExifTag::Model)
+            .and_then(|v| v.as_str()),
         Some("iPhone 15 Pro")
     );
     assert!(parsed.gps_info().is_some());
@@ -117,14 +125,25 @@ fn every_stored_orientation_comes_out_upright() {
     let (w, h) = (48, 32);
     let upright = gradient(w, h);
     for o in [1u8, 3, 6, 8] {
-        let Some(heic) = heic_picture(&upright, w, h, &HeicExtras { orientation: o, ..Default::default() })
-        else {
+        let Some(heic) = heic_picture(
+            &upright,
+            w,
+            h,
+            &HeicExtras {
+                orientation: o,
+                ..Default::default()
+            },
+        ) else {
             eprintln!("skipped: no HEVC encoder");
             return;
         };
         let out = heic_to_jpeg(&heic, 95, Some(1)).unwrap();
         let decoded = decode_jpeg(&out.jpeg);
-        assert_eq!((decoded.width(), decoded.height()), (w, h), "orientation {o}");
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (w, h),
+            "orientation {o}"
+        );
         let err = mean_error(decoded.as_raw(), &upright);
         assert!(err < 4.0, "orientation {o}: mean error {err}");
         assert!(!out.exif && !out.icc);
@@ -154,8 +173,15 @@ fn oversized_exif_is_refused() {
         user_comment: Some(&big_comment),
         ..Default::default()
     });
-    let Some(heic) = heic_picture(&gradient(16, 16), 16, 16, &HeicExtras { exif: Some(&exif), ..Default::default() })
-    else {
+    let Some(heic) = heic_picture(
+        &gradient(16, 16),
+        16,
+        16,
+        &HeicExtras {
+            exif: Some(&exif),
+            ..Default::default()
+        },
+    ) else {
         eprintln!("skipped: no HEVC encoder");
         return;
     };
@@ -169,8 +195,9 @@ fn oversized_exif_is_refused() {
 /// survive, the pixels match libheif's own decoding.
 #[test]
 fn fixture_heics_keep_exif_and_colour_profile() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/photos-libraries/Test-Media-Types-15.7.2.photoslibrary/originals");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../shared/fixtures/photos-libraries/Test-Media-Types-15.7.2.photoslibrary/originals",
+    );
     if !root.is_dir() {
         eprintln!("skipped: {} is absent", root.display());
         return;
@@ -187,15 +214,25 @@ fn fixture_heics_keep_exif_and_colour_profile() {
         .parse_exif(nom_exif::MediaSource::from_memory(out.jpeg.clone()).unwrap())
         .unwrap()
         .into();
-    for tag in [nom_exif::ExifTag::DateTimeOriginal, nom_exif::ExifTag::Make, nom_exif::ExifTag::Model] {
+    for tag in [
+        nom_exif::ExifTag::DateTimeOriginal,
+        nom_exif::ExifTag::Make,
+        nom_exif::ExifTag::Model,
+    ] {
         assert_eq!(src.get(tag), dst.get(tag), "{tag:?}");
     }
     assert_eq!(src.gps_info(), dst.gps_info());
     let icc = jpeg_icc(&out.jpeg).unwrap();
-    assert!(String::from_utf8_lossy(&icc).contains("Display P3") || icc.windows(4).any(|w| w == b"desc"));
+    assert!(
+        String::from_utf8_lossy(&icc).contains("Display P3")
+            || icc.windows(4).any(|w| w == b"desc")
+    );
     let (_, pixels) = decode(&bytes, None).unwrap();
     let decoded = decode_jpeg(&out.jpeg);
-    assert_eq!((decoded.width(), decoded.height()), (pixels.width, pixels.height));
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (pixels.width, pixels.height)
+    );
     let err = mean_error(decoded.as_raw(), &pixels.rgb);
     assert!(err < 3.0, "mean error {err}");
 }
