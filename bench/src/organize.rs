@@ -36,7 +36,12 @@ pub fn organize_benchmarks() -> Result<()> {
         let before = samples.len();
         samples.retain(|s| {
             Command::new(hc)
-                .args([OsStr::new("-q"), OsStr::new("92"), s.as_os_str(), probe.as_os_str()])
+                .args([
+                    OsStr::new("-q"),
+                    OsStr::new("92"),
+                    s.as_os_str(),
+                    probe.as_os_str(),
+                ])
                 .output()
                 .is_ok_and(|o| o.status.success())
         });

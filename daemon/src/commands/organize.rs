@@ -108,7 +108,7 @@ fn write_text(out: &mut impl Write, r: &OrganizeReport, verbose: bool) -> std::i
             || f.action == Action::CopiedUnconverted
             || (f.category == photovault::media::Category::Unknown
                 && f.action != Action::AlreadyOrganized);
-        if !(verbose || interesting) || (f.action == Action::AlreadyOrganized && !verbose) {
+        if !(verbose || interesting) {
             continue;
         }
         let verb = match (f.action, r.dry_run) {

@@ -480,8 +480,10 @@ mod tests {
         );
         let uuid = "3F2504E0-4F89-11D3-9A0C-0305E82C3301.png";
         assert_eq!(class(uuid, img, &FileFacts::default()), Category::Generated);
-        let mut camera = FileFacts::default();
-        camera.make = Some("Apple".into());
+        let camera = FileFacts {
+            make: Some("Apple".into()),
+            ..Default::default()
+        };
         assert_eq!(class(uuid, img, &camera), Category::Photos);
         assert!(!is_uuid("3F2504E0-4F89-11D3-9A0C"));
     }

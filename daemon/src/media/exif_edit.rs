@@ -18,7 +18,7 @@ pub fn tiff_of_heif_exif(item: &[u8]) -> Option<&[u8]> {
 /// The Orientation value in IFD0 of a TIFF block, if present.
 pub fn orientation(tiff: &[u8]) -> Option<u16> {
     let (at, big) = orientation_value_at(tiff)?;
-    Some(read_u16(tiff, at, big)?)
+    read_u16(tiff, at, big)
 }
 
 /// Sets Orientation in IFD0 to 1; returns whether a tag was changed.
