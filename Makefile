@@ -34,6 +34,7 @@ bench: build osxphotos bench-tools
 	$(CARGO) run --release -q -p photovault-bench -- inspect
 	$(CARGO) run --release -q -p photovault-bench -- export
 	$(CARGO) run --release -q -p photovault-bench -- daemon
+	$(CARGO) run --release -q -p photovault-bench -- organize
 	$(CARGO) run --release -q -p photovault-bench -- mirror
 
 # What the mirror benchmark compares with: rsync and b3sum.

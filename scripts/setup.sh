@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing photovault needs on a fresh machine:
-# a C toolchain with cmake and pkg-config (bundled SQLite, HEIC support
-# through libheif with libde265), exiftool (tests read XMP sidecars back),
-# sqlite3 (handy for looking into catalogs), and exfatprogs with exfat-fuse
-# (the mirror's test on a real exFAT drive, where the kernel has no exFAT
-# driver). Idempotent and quiet when everything is already there, so
-# `make test` can call it every time. Extra Debian packages named as
-# arguments are installed too (`scripts/setup.sh rsync` for `make bench`).
+# a C toolchain with cmake and pkg-config (bundled SQLite; libheif is built
+# from the libheif-sys crate's sources, decoding HEVC with libde265 and
+# encoding it with x265 for the tests' own HEICs; x265 links libnuma),
+# heif-convert (libheif-examples: the organize benchmark compares with it),
+# exiftool (tests read XMP sidecars back), sqlite3 (handy for looking into
+# catalogs), and exfatprogs with exfat-fuse (the mirror's test on a real
+# exFAT drive, where the kernel has no exFAT driver). Idempotent and quiet
+# when everything is already there, so `make test` can call it every time.
+# Extra Debian packages named as arguments are installed too
+# (`scripts/setup.sh rsync` for `make bench`).
 set -euo pipefail
 
 have_rust() { command -v cargo >/dev/null 2>&1; }
@@ -19,7 +22,7 @@ fi
 case "$(uname -s)" in
   Linux)
     if command -v apt-get >/dev/null 2>&1; then
-      pkgs=(build-essential cmake pkg-config libde265-dev libimage-exiftool-perl sqlite3 exfatprogs exfat-fuse "$@")
+      pkgs=(build-essential cmake pkg-config libde265-dev libx265-dev libnuma-dev libheif-examples libimage-exiftool-perl sqlite3 exfatprogs exfat-fuse "$@")
       missing=()
       for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,7 +43,7 @@ case "$(uname -s)" in
     ;;
   Darwin)
     if command -v brew >/dev/null 2>&1; then
-      for p in cmake pkg-config libde265 exiftool; do
+      for p in cmake pkg-config libde265 x265 libheif exiftool; do
         brew list --versions "$p" >/dev/null 2>&1 || brew install "$p"
       done
     else

@@ -7,6 +7,7 @@ mod daemon;
 mod export;
 mod measure;
 mod mirror;
+mod organize;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,6 +22,7 @@ fn main() -> Result<()> {
         "export" => export::export_benchmarks(),
         "daemon" => daemon::daemon_benchmarks(),
         "mirror" => mirror::mirror_benchmarks(),
+        "organize" => organize::organize_benchmarks(),
         // Internal: run by the benchmarks in a process of its own, so that
         // the builder's memory never counts towards a measured child (Linux
         // reports a child's peak RSS including what it inherited at fork).
@@ -36,7 +38,9 @@ fn main() -> Result<()> {
                 media,
             )
         }
-        other => bail!("unknown benchmark {other:?}; available: inspect, export, daemon, mirror"),
+        other => bail!(
+            "unknown benchmark {other:?}; available: inspect, export, daemon, mirror, organize"
+        ),
     }
 }
 

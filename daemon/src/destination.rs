@@ -5,6 +5,7 @@
 //!   .photovault/destination.toml   id, name, format version, created
 //!   .photovault/catalog.sqlite     every file written
 //!   Export/...                     export engine
+//!   Organized/...                  organize engine
 //!   Versions/<timestamp>/...       what runs replaced
 //! ```
 //!
@@ -206,6 +207,11 @@ impl Destination {
     /// Where the export engine writes.
     pub fn export_dir(&self) -> PathBuf {
         self.root.join("Export")
+    }
+
+    /// Where the organize engine writes (`photos/`, `videos/`, ...).
+    pub fn organized_dir(&self) -> PathBuf {
+        self.root.join("Organized")
     }
 
     /// Where a run keeps what it replaced, named after the run's start.

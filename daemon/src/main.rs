@@ -36,6 +36,8 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Restore a mirrored library (as of any run) or exported photos from a destination.
     Restore(commands::restore::RestoreArgs),
+    /// Sort a library or a folder into photos, videos, screenshots, generated and unknown, named by capture time.
+    Organize(commands::organize::OrganizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,7 +64,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PHOTOVAULT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,nom_exif=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Mirror(args) => commands::mirror::run(&args),
         Command::Verify(args) => commands::verify::run(&args),
         Command::Restore(args) => commands::restore::run(&args),
+        Command::Organize(args) => commands::organize::run(&args),
     };
     match result {
         Ok(code) => code,

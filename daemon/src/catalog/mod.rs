@@ -11,7 +11,10 @@
 //! `PRAGMA user_version` and a newer one is refused rather than misread.
 
 mod mirror;
+mod organized;
 mod schema;
+
+pub use organized::OrganizedRecord;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

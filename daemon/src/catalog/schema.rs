@@ -4,12 +4,12 @@
 //! `runs`, `assets`, `files`, `versions`. Version 2 adds the mirror's
 //! `mirror_files`, and to `versions` the run that wrote a moved file and
 //! when retention removed it (so a restore of an old run knows what it
-//! can no longer have).
+//! can no longer have). Version 3 adds the organize engine's `organized`.
 
 use rusqlite::Connection;
 
 /// The catalog version this photovault writes (`PRAGMA user_version`).
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE runs (
@@ -83,6 +83,26 @@ ALTER TABLE versions ADD COLUMN pruned_at TEXT;
 CREATE INDEX versions_run ON versions (run_id);
 ";
 
+/// Version 3: what the organize engine has organized, one row per source
+/// file (see `catalog/organized.rs`), so a second run does nothing and a new
+/// file is handled once. Independent of version 2 (the mirror engine's).
+const V3: &str = "
+CREATE TABLE organized (
+    source_key      TEXT PRIMARY KEY,
+    source_path     TEXT NOT NULL,
+    source_size     INTEGER NOT NULL,
+    source_mtime_ns INTEGER,
+    path            TEXT,
+    category        TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    size            INTEGER,
+    hash            TEXT,
+    run_id          INTEGER NOT NULL,
+    organized_at    TEXT NOT NULL
+);
+CREATE INDEX organized_path ON organized (path);
+";
+
 /// Brings a catalog at `from` (0 = new) to [`VERSION`], in one transaction.
 pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -92,6 +112,9 @@ pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
         }
         if from < 2 {
             conn.execute_batch(V2)?;
+        }
+        if from < 3 {
+            conn.execute_batch(V3)?;
         }
         conn.pragma_update(None, "user_version", VERSION)
     })();

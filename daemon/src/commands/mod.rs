@@ -4,6 +4,7 @@
 pub mod export;
 pub mod inspect;
 pub mod mirror;
+pub mod organize;
 pub mod progress;
 pub mod restore;
 pub mod verify;

@@ -5,14 +5,16 @@
 //! reading metadata from files see the same time as the database.
 
 mod jpeg;
+mod pictures;
 mod plists;
 mod png;
 mod quicktime;
 mod tiff;
 
+pub use pictures::{gradient, heic_picture, jpeg_picture, png_picture, HeicExtras};
 pub use plists::{adjustment, bookmark, data_model_version, store_metadata, Editor};
 pub use quicktime::MovieInfo;
-pub use tiff::{ExifInfo, RawFlavor};
+pub use tiff::{exif_fields_block, ExifFields, ExifInfo, RawFlavor};
 
 /// The formats the testkit knows, decided from a file extension.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

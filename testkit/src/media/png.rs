@@ -59,3 +59,47 @@ pub fn png(exif: &[u8], comment: &str, shade: u8) -> Vec<u8> {
     chunk(&mut out, b"IEND", &[]);
     out
 }
+
+/// An RGB PNG of any size (stored, uncompressed deflate blocks), with
+/// `tEXt` chunks and an optional `eXIf` chunk.
+pub fn rgb_png(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    texts: &[(&str, &str)],
+    exif: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    if let Some(e) = exif {
+        chunk(&mut out, b"eXIf", e);
+    }
+    for (k, v) in texts {
+        let mut t = k.as_bytes().to_vec();
+        t.push(0);
+        t.extend(v.bytes());
+        chunk(&mut out, b"tEXt", &t);
+    }
+    let row = width as usize * 3;
+    let mut raw = Vec::with_capacity((row + 1) * height as usize);
+    for y in 0..height as usize {
+        raw.push(0);
+        raw.extend(&rgb[y * row..(y + 1) * row]);
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        z.extend((block.len() as u16).to_le_bytes());
+        z.extend((!(block.len() as u16)).to_le_bytes());
+        z.extend(*block);
+    }
+    z.extend(adler32(&raw).to_be_bytes());
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}

@@ -273,3 +273,74 @@ pub fn raw_file(info: &ExifInfo<'_>, flavor: RawFlavor, shade: u8) -> Vec<u8> {
     };
     layout(header, ifd0, exif, gps, &[shade; 64])
 }
+
+/// Chosen EXIF fields for organize tests: a camera or none, any date text
+/// (including impossible ones), UserComment, Software, Orientation.
+#[derive(Default, Clone)]
+pub struct ExifFields<'a> {
+    /// IFD0 Make.
+    pub make: Option<&'a str>,
+    /// IFD0 Model.
+    pub model: Option<&'a str>,
+    /// IFD0 Software.
+    pub software: Option<&'a str>,
+    /// IFD0 Orientation (1-8).
+    pub orientation: Option<u16>,
+    /// DateTimeOriginal as written, e.g. `2024:05:06 07:08:09`.
+    pub date_time_original: Option<&'a str>,
+    /// OffsetTimeOriginal, e.g. `+02:00`.
+    pub offset_time_original: Option<&'a str>,
+    /// SubSecTimeOriginal, e.g. `250`.
+    pub subsec_time_original: Option<&'a str>,
+    /// UserComment (ASCII).
+    pub user_comment: Option<&'a str>,
+    /// GPS latitude and longitude.
+    pub gps: Option<(f64, f64)>,
+}
+
+/// A TIFF block with exactly the given fields.
+pub fn exif_fields_block(f: &ExifFields<'_>) -> Vec<u8> {
+    let mut ifd0 = Ifd::default();
+    if let Some(v) = f.make {
+        ifd0.ascii(0x010F, v);
+    }
+    if let Some(v) = f.model {
+        ifd0.ascii(0x0110, v);
+    }
+    if let Some(v) = f.orientation {
+        ifd0.short(0x0112, v);
+    }
+    if let Some(v) = f.software {
+        ifd0.ascii(0x0131, v);
+    }
+    ifd0.pointer(0x8769, Target::Exif);
+    let mut exif = Ifd::default();
+    exif.bytes(0x9000, FieldType::Undefined, b"0232");
+    if let Some(v) = f.date_time_original {
+        exif.ascii(0x9003, v);
+    }
+    if let Some(v) = f.offset_time_original {
+        exif.ascii(0x9011, v);
+    }
+    if let Some(v) = f.subsec_time_original {
+        exif.ascii(0x9291, v);
+    }
+    if let Some(v) = f.user_comment {
+        let mut b = b"ASCII\0\0\0".to_vec();
+        b.extend(v.as_bytes());
+        exif.bytes(0x9286, FieldType::Undefined, &b);
+    }
+    let gps = f.gps.map(|(lat, lon)| {
+        let mut g = Ifd::default();
+        g.bytes(0x0000, FieldType::Byte, &[2, 2, 0, 0]);
+        g.ascii(0x0001, if lat < 0.0 { "S" } else { "N" });
+        g.rationals(0x0002, &dms(lat));
+        g.ascii(0x0003, if lon < 0.0 { "W" } else { "E" });
+        g.rationals(0x0004, &dms(lon));
+        g
+    });
+    if gps.is_some() {
+        ifd0.pointer(0x8825, Target::Gps);
+    }
+    layout(b"II*\0\x08\0\0\0", ifd0, exif, gps, &[])
+}
