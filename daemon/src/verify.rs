@@ -271,11 +271,11 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, blake3::Hash)> {
     Ok((size, hasher.finalize()))
 }
 
-/// Files in `Export/`, `Library/` and `Versions/` that the catalog does not
+/// Files in `Export/`, `Library/`, `Organized/` and `Versions/` that the catalog does not
 /// know (the marker folder and anything else at the top are a person's).
 fn unexpected(root: &Path, known: &HashSet<&str>) -> Vec<Problem> {
     let mut out = Vec::new();
-    for top in ["Export", "Library", "Versions"] {
+    for top in ["Export", "Library", "Organized", "Versions"] {
         let mut stack = vec![(root.join(top), top.to_string())];
         while let Some((dir, rel)) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
