@@ -75,9 +75,14 @@ impl Catalog {
     }
 
     /// What a mirror run compares with: the source key of every mirrored
-    /// file under `prefix`, by its path with the prefix removed. Only what
-    /// planning needs, so that a run with nothing to do stays quick.
-    pub fn mirror_keys(&self, prefix: &str) -> Result<HashMap<String, String>> {
+    /// file under `prefix`, read by `parse` straight from the row, by its
+    /// path with the prefix removed. Only what planning needs, so that a
+    /// run with nothing to do stays quick.
+    pub fn mirror_keys<K>(
+        &self,
+        prefix: &str,
+        parse: impl Fn(&str) -> K,
+    ) -> Result<HashMap<String, K>> {
         // A range on the primary key: the index finds the package's rows.
         let mut end = prefix.to_string();
         end.push(char::MAX);
@@ -92,9 +97,12 @@ impl Catalog {
                 .get_ref(0)
                 .and_then(|v| Ok(v.as_str()?))
                 .map_err(self.err())?;
-            let key: String = r.get(1).map_err(self.err())?;
+            let key = r
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(self.err())?;
             if let Some(rel) = path.strip_prefix(prefix) {
-                out.insert(rel.to_string(), key);
+                out.insert(rel.to_string(), parse(key));
             }
         }
         Ok(out)

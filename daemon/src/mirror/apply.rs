@@ -200,7 +200,7 @@ impl Run<'_> {
                     self.progress.file_done(item.file.size);
                     // The copy, its time and the run that wrote it stay.
                     done.push(MirrorFile {
-                        source_key: item.file.key.clone(),
+                        source_key: item.file.key.to_string(),
                         ..old
                     });
                     continue;
@@ -229,7 +229,7 @@ impl Run<'_> {
                 size: copied.size,
                 mtime_ns: Some(item.file.mtime_ns),
                 hash: copied.hash.to_hex().to_string(),
-                source_key: item.file.key.clone(),
+                source_key: item.file.key.to_string(),
                 kind: if staged.database { "database" } else { "file" }.into(),
                 run_id: self.run,
             });

@@ -245,7 +245,7 @@ pub fn mirror(
     let (recorded, source) = std::thread::scope(|scope| {
         let listing = scope.spawn(|| scan::scan(&library));
         let recorded = match &catalog {
-            Some(c) => c.mirror_keys(&prefix),
+            Some(c) => c.mirror_keys(&prefix, scan::SourceKey::parse),
             None => Ok(HashMap::new()),
         };
         let source = listing
@@ -277,7 +277,7 @@ pub fn mirror(
                 file,
                 action: Action::New,
             }),
-            Some(key) if key != file.key => work.push(Item {
+            Some(key) if key != Some(file.key) => work.push(Item {
                 file,
                 action: Action::Changed,
             }),
