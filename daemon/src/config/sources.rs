@@ -153,13 +153,15 @@ pub(super) fn parse(
             None => heic::DEFAULT_QUALITY,
             Some(q) => match u8::try_from(*q.get_ref()) {
                 Ok(v) if (1..=100).contains(&v) => v,
-                _ => return Err((
-                    q.span(),
-                    format!(
+                _ => {
+                    return Err((
+                        q.span(),
+                        format!(
                         "`jpeg_quality` of [[source]] {name:?} must be between 1 and 100, not {}",
                         q.get_ref()
                     ),
-                )),
+                    ))
+                }
             },
         };
         out.push(SourceEntry {
