@@ -84,6 +84,10 @@ pub async fn watch_sources(pipeline: Arc<Pipeline>, debounce: Duration) {
     let mut changes = pipeline.subscribe();
     let mut sources = pipeline.config().sources.clone();
     let mut watching = Watching::start(&sources, tx.clone());
+    // An interval, not a sleep in the loop: frequent changes (job progress)
+    // must not keep postponing the look for missing folders.
+    let mut recheck = tokio::time::interval(MISSING_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let queue = tokio::select! {
             event = events.recv() => {
@@ -107,7 +111,7 @@ pub async fn watch_sources(pipeline: Arc<Pipeline>, debounce: Duration) {
                     true
                 }
             }
-            _ = tokio::time::sleep(MISSING_RECHECK), if !watching.missing.is_empty() => {
+            _ = recheck.tick(), if !watching.missing.is_empty() => {
                 if watching.missing.iter().any(|p| p.is_dir()) {
                     tracing::info!("a missing source folder appeared");
                     watching = Watching::start(&sources, tx.clone());
