@@ -127,7 +127,7 @@ enum DestCommand {
         /// The name to call it by.
         #[arg(long)]
         name: String,
-        /// export, mirror or export,mirror.
+        /// export, mirror, organize, or several joined by commas (export,organize).
         #[arg(long)]
         mode: Option<String>,
     },

@@ -131,6 +131,20 @@ pub fn status(s: &StatusReport) -> String {
             out.push_str(&destination(d));
         }
     }
+    if !s.sources.is_empty() {
+        out.push_str("sources (organized onto the drives):\n");
+        for src in &s.sources {
+            out.push_str(&format!("  {} ({})\n", src.name, src.path));
+            if !src.present {
+                out.push_str("    MISSING: the folder does not exist; check `path` in the configuration (it is organized once it appears)\n");
+            }
+            if src.destinations.is_empty() {
+                out.push_str("    goes to no destination yet: enrol one with `--mode organize`\n");
+            } else {
+                out.push_str(&format!("    onto: {}\n", src.destinations.join(", ")));
+            }
+        }
+    }
     out
 }
 
@@ -150,6 +164,21 @@ fn summary_text(s: &photovault_protocol::JobSummary) -> String {
                 v.checked, v.missing, v.changed, v.unexpected
             )
         };
+    }
+    if let Some(o) = &s.organize {
+        let mut text = format!(
+            "  {} organized, {} already organized, {} written",
+            o.written,
+            o.already_organized,
+            bytes(o.bytes)
+        );
+        if o.failed > 0 {
+            text.push_str(&format!(", {} failed", o.failed));
+        }
+        if !o.unavailable.is_empty() {
+            text.push_str(&format!(", unavailable: {}", o.unavailable.join("; ")));
+        }
+        return text;
     }
     if let Some(r) = &s.restore {
         let mut text = format!(

@@ -13,6 +13,10 @@ use photovault_protocol::paths;
 use serde::Deserialize;
 use toml::Spanned;
 
+mod sources;
+
+pub use sources::{SourceEntry, SourceKind};
+
 /// Quiet time after a library change before a backup starts, by default.
 pub const DEFAULT_DEBOUNCE_SECONDS: u64 = 30;
 
@@ -24,6 +28,8 @@ pub enum Mode {
     Export,
     /// The library mirror.
     Mirror,
+    /// The organize engine, fed by the `[[source]]` folders.
+    Organize,
 }
 
 /// One enrolled destination, as `photovaultctl dest add` writes it.
@@ -55,6 +61,8 @@ pub struct Config {
     pub debounce_seconds: u64,
     /// Enrolled destinations.
     pub destinations: Vec<DestinationEntry>,
+    /// Folders organized onto the destinations whose mode includes organize.
+    pub sources: Vec<SourceEntry>,
     /// Where the daily log files go.
     pub log_dir: PathBuf,
     /// Tell the user when a backup ends or fails: `"system"`, `"off"`, or
@@ -122,6 +130,8 @@ struct RawConfig {
     verify_days: Option<Spanned<i64>>,
     #[serde(default, rename = "destination")]
     destinations: Vec<Spanned<RawDestination>>,
+    #[serde(default, rename = "source")]
+    sources: Vec<sources::RawSource>,
 }
 
 #[derive(Deserialize)]
@@ -219,6 +229,7 @@ impl Config {
             state_dir: platform.default_state_dir(),
             debounce_seconds: DEFAULT_DEBOUNCE_SECONDS,
             destinations: Vec::new(),
+            sources: Vec::new(),
             log_dir: platform.default_log_dir(&platform.default_state_dir()),
             notifications: "system".into(),
             prevent_sleep: true,
@@ -436,20 +447,23 @@ impl Config {
                 folder,
             });
         }
+        config.sources = sources::parse(&raw.sources, &config.destinations, &platform.home)
+            .map_err(|(span, message)| invalid(Some(span), message))?;
         Ok(config)
     }
 }
 
-/// `"export"`, `"mirror"` or `"export,mirror"`.
+/// `"export"`, `"mirror"`, `"organize"` or several joined by commas.
 fn parse_modes(text: &str) -> Result<Vec<Mode>, String> {
     let mut modes = Vec::new();
     for part in text.split(',').map(str::trim) {
         let mode = match part {
             "export" => Mode::Export,
             "mirror" => Mode::Mirror,
+            "organize" => Mode::Organize,
             other => {
                 return Err(format!(
-                "`mode` {other:?} is not a mode; use \"export\", \"mirror\" or \"export,mirror\""
+                "`mode` {other:?} is not a mode; use \"export\", \"mirror\", \"organize\" or several joined by commas (\"export,organize\")"
             ))
             }
         };

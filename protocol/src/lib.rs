@@ -139,7 +139,8 @@ pub enum RequestBody {
         path: String,
         /// The name people will use for it.
         name: String,
-        /// `export`, `mirror` or `export,mirror`; default `export`.
+        /// `export`, `mirror`, `organize`, or several joined by commas
+        /// (`export,organize`); default `export`.
         #[serde(default)]
         mode: Option<String>,
     },
@@ -276,6 +277,23 @@ pub struct StatusReport {
     pub destinations: Vec<DestinationStatus>,
     /// Queued and running jobs.
     pub jobs: Vec<JobInfo>,
+    /// The folders organized onto destinations (`[[source]]`).
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
+}
+
+/// One `[[source]]` folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// Its name.
+    pub name: String,
+    /// Its folder.
+    pub path: String,
+    /// Whether the folder is there now (a missing one is organized once it
+    /// comes back).
+    pub present: bool,
+    /// The destinations it is organized onto.
+    pub destinations: Vec<String>,
 }
 
 /// The daemon process.
@@ -414,7 +432,8 @@ pub struct JobInfo {
     /// Its id.
     pub id: i64,
     /// What it does: `export` (a backup: export and/or mirror, as the
-    /// destination's modes say), `verify` or `restore`.
+    /// destination's modes say), `organize` (the `[[source]]` folders onto
+    /// the destination), `verify` or `restore`.
     pub kind: String,
     /// The destination's name.
     pub destination: String,
@@ -487,6 +506,31 @@ pub struct JobSummary {
     /// What a restore did.
     #[serde(default)]
     pub restore: Option<RestoreSummary>,
+    /// What organizing the source folders did.
+    #[serde(default)]
+    pub organize: Option<OrganizeSummary>,
+}
+
+/// What an organize job did, over every source folder it organized.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizeSummary {
+    /// Source folders organized.
+    pub sources: u64,
+    /// Files written (copied or converted).
+    pub written: u64,
+    /// HEICs converted to JPEG.
+    pub converted: u64,
+    /// Files an earlier run organized, unchanged since.
+    pub already_organized: u64,
+    /// Files that could not be organized (the next run tries again).
+    pub failed: u64,
+    /// Folders and files that could not be read.
+    pub problems: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Sources that could not be organized at all, "name: why" (a missing
+    /// folder).
+    pub unavailable: Vec<String>,
 }
 
 /// What a mirror run did.

@@ -98,6 +98,22 @@ impl Alert {
 }
 
 impl Alert {
+    /// New files of the source folders were organized onto the destination
+    /// called `dest_name` (or some failed); `summary` says how many.
+    ///
+    /// Reads: New photos organized onto “Drive A”: 3 files written, 2.1 MB.
+    pub fn organized(dest_name: &str, summary: &str) -> Self {
+        Alert {
+            title: "photovault: photos organized".to_string(),
+            body: format!(
+                "New photos organized onto “{}”: {}",
+                one_line(dest_name),
+                sentence(summary.trim())
+            ),
+            failure: false,
+        }
+    }
+
     /// A verify of the destination called `dest_name` found files missing
     /// or damaged; `summary` says how many.
     ///

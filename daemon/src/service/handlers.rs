@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use photovault_protocol::{
     DaemonInfo, DestinationStatus, ErrorCode, JobInfo, JobState, LogLine, RequestBody,
-    ResponseBody, StatusReport,
+    ResponseBody, SourceStatus, StatusReport,
 };
 use tokio::io::AsyncBufReadExt;
 
@@ -280,6 +280,21 @@ pub fn status_report(cx: &Context) -> StatusReport {
         library: p.library(),
         destinations,
         jobs,
+        sources: config
+            .sources
+            .iter()
+            .map(|s| SourceStatus {
+                name: s.name.clone(),
+                path: s.path.display().to_string(),
+                present: s.path.is_dir(),
+                destinations: config
+                    .destinations
+                    .iter()
+                    .filter(|d| s.goes_to(d))
+                    .map(|d| d.name.clone())
+                    .collect(),
+            })
+            .collect(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! ```text
 //!  volume roots ──notify/mount table──► volume task ──mounts──┐
 //!  library      ──notify──► debounce ──"library changed"──────┤
+//!  [[source]]s  ──notify──► debounce, sizes settled ──────────┤ (organize jobs)
 //!  socket       ──requests──► handlers ───────────────────────┼─► pipeline ─► export jobs
 //!                                                             │   (state.sqlite)
 //!  SIGTERM/SIGINT ──► stop taking jobs, stop running ones ────┘
@@ -12,6 +13,7 @@
 
 pub mod alerts;
 pub mod enrol;
+pub mod folder_watch;
 pub mod handlers;
 pub mod library_watch;
 pub mod logs;
@@ -115,6 +117,10 @@ async fn serve(config: Config, platform: Platform, log: Arc<logs::LogHandle>) ->
     tokio::spawn(library_changes(
         pipeline.clone(),
         lib_rx,
+        Duration::from_secs(config.debounce_seconds),
+    ));
+    tokio::spawn(folder_watch::watch_sources(
+        pipeline.clone(),
         Duration::from_secs(config.debounce_seconds),
     ));
     let scheduler = tokio::spawn(pipeline.clone().run_scheduler());

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use photovault_protocol::{JobInfo, JobState};
 
+mod organize_job;
 mod run;
 
 use super::alerts::Notifier;
@@ -31,6 +32,9 @@ pub const EXPORT: &str = "export";
 pub const VERIFY: &str = "verify";
 /// A restore job: copy from the destination to a folder of the user's.
 pub const RESTORE: &str = "restore";
+/// An organize job: every `[[source]]` folder that goes to the destination,
+/// organized onto it.
+pub const ORGANIZE: &str = "organize";
 
 /// Why a job was queued (shown to the user, stored with the job).
 pub mod reason {
@@ -42,6 +46,8 @@ pub mod reason {
     pub const REQUESTED: &str = "requested";
     /// The destination's last verify is older than `verify_days`.
     pub const VERIFY_DUE: &str = "verify due";
+    /// A source folder got new files, which then stopped growing.
+    pub const SOURCE_CHANGED: &str = "new files in a source";
 }
 
 /// What people call a job of `kind` ("backup" for the export kind).
@@ -249,6 +255,9 @@ impl Pipeline {
         if let Err(e) = self.enqueue_exporting(reason::DRIVE_CONNECTED, Some(&appeared)) {
             tracing::error!(error = %e, "cannot queue a backup of a connected drive");
         }
+        if let Err(e) = self.enqueue_organizing(reason::DRIVE_CONNECTED, Some(&appeared)) {
+            tracing::error!(error = %e, "cannot queue organizing onto a connected drive");
+        }
         if let Err(e) = self.enqueue_due_verifies() {
             tracing::error!(error = %e, "cannot queue a verify of a connected drive");
         }
@@ -350,6 +359,31 @@ impl Pipeline {
         Ok(jobs)
     }
 
+    /// Queues an organize job for every mounted, writable destination that
+    /// some `[[source]]` goes to (of those in `only`, when given).
+    pub fn enqueue_organizing(
+        &self,
+        reason: &str,
+        only: Option<&[String]>,
+    ) -> Result<Vec<JobInfo>, PipelineError> {
+        let (config, mounts) = {
+            let inner = self.lock();
+            (inner.config.clone(), inner.mounts.clone())
+        };
+        let mut jobs = Vec::new();
+        for dest in &config.destinations {
+            if only.is_some_and(|ids| !ids.contains(&dest.id))
+                || !config.sources.iter().any(|s| s.goes_to(dest))
+            {
+                continue;
+            }
+            if mounts.get(&dest.id).is_some_and(|m| m.refused.is_none()) {
+                jobs.push(self.enqueue_kind(ORGANIZE, dest, reason)?);
+            }
+        }
+        Ok(jobs)
+    }
+
     /// Queues a backup of `dest` at the user's request: it must be mounted
     /// and writable. `allow_deletions` lets its mirror pass the
     /// mass-deletion guard (also when joining a queued backup).
@@ -359,6 +393,11 @@ impl Pipeline {
         allow_deletions: bool,
     ) -> Result<JobInfo, PipelineError> {
         let dest = self.mounted(name_or_id, true)?;
+        // A drive that only receives organized folders has no backup to
+        // run: the request organizes them instead.
+        if !dest.modes.contains(&Mode::Export) && !dest.modes.contains(&Mode::Mirror) {
+            return self.enqueue_kind(ORGANIZE, &dest, reason::REQUESTED);
+        }
         let job = self.enqueue(&dest, reason::REQUESTED)?;
         if allow_deletions {
             let options = run::BackupOptions {
@@ -572,7 +611,7 @@ impl Pipeline {
                 )?;
                 continue;
             };
-            let writes = job.kind == EXPORT;
+            let writes = job.kind == EXPORT || job.kind == ORGANIZE;
             let root = match inner.mounts.get(&dest.id) {
                 None => Err("waiting for the drive to be connected".to_string()),
                 Some(Mount {

@@ -16,6 +16,7 @@ use crate::config::{DestinationEntry, Mode, MAX_ATTEMPTS};
 use crate::destination::Destination;
 use crate::export::{self, ExportError, ExportOptions, ExportReport};
 use crate::mirror::{self, MirrorError, MirrorOptions};
+use crate::organize::OrganizeError;
 use crate::restore::{self, RestoreError, RestoreOptions};
 use crate::service::alerts::Alert;
 use crate::service::state::{timestamp, StateError};
@@ -45,6 +46,15 @@ impl export::Progress for Counters {
 }
 
 impl Counters {
+    /// Files and bytes done so far (a job running the engine several times
+    /// adds each run's totals to these).
+    pub(super) fn done(&self) -> (u64, u64) {
+        (
+            self.files_done.load(Ordering::Relaxed),
+            self.bytes_done.load(Ordering::Relaxed),
+        )
+    }
+
     pub(super) fn snapshot(&self) -> JobProgress {
         let bytes_done = self.bytes_done.load(Ordering::Relaxed);
         let bytes_total = self.bytes_total.load(Ordering::Relaxed);
@@ -75,6 +85,7 @@ impl Pipeline {
         let what = match work.job.kind.as_str() {
             super::VERIFY => "verifying",
             super::RESTORE => "restoring from",
+            super::ORGANIZE => "organizing onto",
             _ => "backing up to",
         };
         let _awake = self
@@ -84,6 +95,7 @@ impl Pipeline {
         let result = match work.job.kind.as_str() {
             super::VERIFY => self.run_verify(&work),
             super::RESTORE => self.run_restore(&work),
+            super::ORGANIZE => self.run_organize(&work),
             _ => self.run_backup(&work),
         };
         let stop = self.lock().running.get(&work.job.id).and_then(|r| r.stop);
@@ -339,7 +351,11 @@ impl Pipeline {
                         .services
                         .notifier
                         .notify(&Alert::verify_problems(name, &line)),
-                    super::VERIFY | super::RESTORE => {}
+                    super::ORGANIZE if finished.news => self
+                        .services
+                        .notifier
+                        .notify(&Alert::organized(name, &line)),
+                    super::VERIFY | super::RESTORE | super::ORGANIZE => {}
                     // A background run after a library change that had
                     // nothing to write is not news; every other ending is.
                     _ if finished.news || work.job.reason != reason::LIBRARY_CHANGED => self
@@ -417,13 +433,13 @@ pub(super) struct BackupOptions {
 /// What a job that ended well did.
 #[derive(Default)]
 pub(super) struct Finished {
-    summary: JobSummary,
+    pub(super) summary: JobSummary,
     /// One phrase per engine, for the log and the notification.
-    lines: Vec<String>,
+    pub(super) lines: Vec<String>,
     /// Something a person would want to hear about happened.
-    news: bool,
+    pub(super) news: bool,
     /// What the export learnt about the library.
-    library: Option<photovault_protocol::LibraryInfo>,
+    pub(super) library: Option<photovault_protocol::LibraryInfo>,
 }
 
 /// Why a job stopped.
@@ -437,6 +453,8 @@ pub(super) enum JobError {
     Verify(VerifyError),
     #[error(transparent)]
     Restore(RestoreError),
+    #[error(transparent)]
+    Organize(OrganizeError),
     #[error("{0}")]
     Options(String),
 }
@@ -450,6 +468,7 @@ impl JobError {
                 | JobError::Mirror(MirrorError::Cancelled)
                 | JobError::Verify(VerifyError::Cancelled)
                 | JobError::Restore(RestoreError::Cancelled)
+                | JobError::Organize(OrganizeError::Cancelled)
         )
     }
 
@@ -477,6 +496,7 @@ fn summary_of(r: &ExportReport) -> JobSummary {
         mirror: None,
         verify: None,
         restore: None,
+        organize: None,
         up_to_date: r.up_to_date,
         exported: r.counts.exported,
         updated: r.counts.updated,
