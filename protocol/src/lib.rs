@@ -526,6 +526,9 @@ pub struct OrganizeSummary {
     pub failed: u64,
     /// Folders and files that could not be read.
     pub problems: u64,
+    /// Files left for a follow-up job because they were still changing.
+    #[serde(default)]
+    pub deferred: u64,
     /// Bytes written.
     pub bytes: u64,
     /// Sources that could not be organized at all, "name: why" (a missing

@@ -78,6 +78,7 @@ pub fn run(args: &OrganizeArgs) -> anyhow::Result<ExitCode> {
             Enrol::IfEmpty
         },
         cancel: None,
+        min_age: None,
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
     let report = organize::organize(&source, &args.to, &options, &bar)?;

@@ -66,6 +66,10 @@ pub struct OrganizeOptions {
     pub enrol: Enrol,
     /// Set to stop the run between two groups.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Leave alone, for a later run, files of a folder changed less than
+    /// this long ago: they may still be being written (the daemon's jobs
+    /// set it; a run by hand organizes everything).
+    pub min_age: Option<std::time::Duration>,
 }
 
 impl Default for OrganizeOptions {
@@ -77,6 +81,7 @@ impl Default for OrganizeOptions {
             zone: Zone::Local,
             enrol: Enrol::IfEmpty,
             cancel: None,
+            min_age: None,
         }
     }
 }
@@ -157,6 +162,9 @@ pub struct OrganizeCounts {
     pub failed: u64,
     /// Folders, links and assets that could not be read or are missing.
     pub problems: u64,
+    /// Files changed too recently to be organized now (see
+    /// [`OrganizeOptions::min_age`]); a later run takes them.
+    pub deferred: u64,
     /// Bytes written.
     pub bytes: u64,
     /// Files per category folder (this run's).
@@ -178,6 +186,8 @@ pub struct OrganizeReport {
     pub files: Vec<FileReport>,
     /// What could not be read or is missing.
     pub problems: Vec<WalkProblem>,
+    /// Files left for a later run because they changed too recently.
+    pub deferred: Vec<WalkProblem>,
     /// Run time in seconds.
     pub seconds: f64,
 }
@@ -208,7 +218,7 @@ pub fn organize(
     };
     let organized_dir = dest.join("Organized");
     let mut found = match source {
-        Source::Folder(dir) => source::from_folder(dir, dest, options.zone, &done),
+        Source::Folder(dir) => source::from_folder(dir, dest, options.zone, &done, options.min_age),
         Source::Library(lib) => source::from_library(lib, options.zone, &done)?,
     };
     let mut taken = taken_stems(&done, &organized_dir);
@@ -227,9 +237,11 @@ pub fn organize(
         counts: OrganizeCounts::default(),
         files: Vec::new(),
         problems: std::mem::take(&mut found.problems),
+        deferred: std::mem::take(&mut found.deferred),
         seconds: 0.0,
     };
     report.counts.problems = report.problems.len() as u64;
+    report.counts.deferred = report.deferred.len() as u64;
     for u in &found.unchanged {
         report.counts.already_organized += 1;
         report.files.push(FileReport {

@@ -32,6 +32,9 @@ pub struct Found {
     pub unchanged: Vec<Unchanged>,
     /// Folders and files that could not be read, assets missing, skipped.
     pub problems: Vec<WalkProblem>,
+    /// Files changed too recently to be taken (they may still be being
+    /// written), left for a later run.
+    pub deferred: Vec<WalkProblem>,
 }
 
 fn mtime_ns(t: SystemTime) -> Option<i64> {
@@ -68,6 +71,7 @@ pub fn from_folder(
     exclude: &Path,
     zone: Zone,
     done: &HashMap<String, OrganizedRecord>,
+    min_age: Option<std::time::Duration>,
 ) -> Found {
     let (files, problems) = scan::walk_folder(root, Some(exclude));
     let mut found = Found {
@@ -75,7 +79,19 @@ pub fn from_folder(
         ..Default::default()
     };
     let mut todo = Vec::new();
+    let now = std::time::SystemTime::now();
     for f in files {
+        let age = now.duration_since(f.modified).unwrap_or_default();
+        if min_age.is_some_and(|min| age < min) {
+            found.deferred.push(scan::WalkProblem {
+                path: f.rel,
+                reason: format!(
+                    "changed {:.1} s ago, it may still be being written; a later run organizes it",
+                    age.as_secs_f64()
+                ),
+            });
+            continue;
+        }
         let key = format!(
             "folder:{}",
             std::path::absolute(&f.path)

@@ -48,6 +48,8 @@ pub mod reason {
     pub const VERIFY_DUE: &str = "verify due";
     /// A source folder got new files, which then stopped growing.
     pub const SOURCE_CHANGED: &str = "new files in a source";
+    /// An organize job left files that were still being written.
+    pub const STILL_WRITING: &str = "files that were still being written";
 }
 
 /// What people call a job of `kind` ("backup" for the export kind).
@@ -285,6 +287,21 @@ impl Pipeline {
             .state
             .insert(kind, &dest.id, &dest.name, reason, Utc::now())?;
         tracing::info!(job = job.id, kind, destination = %dest.name, reason, "job queued");
+        self.poke();
+        Ok(job)
+    }
+
+    /// Queues a job of `kind` for `dest` to start no earlier than `at`
+    /// (joining a queued one, which then waits too).
+    pub(super) fn enqueue_later(
+        &self,
+        kind: &str,
+        dest: &DestinationEntry,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<JobInfo, PipelineError> {
+        let job = self.enqueue_kind(kind, dest, reason)?;
+        self.state.requeue(job.id, Some(reason), Some(at))?;
         self.poke();
         Ok(job)
     }

@@ -9,10 +9,11 @@
 use photovault_protocol::{JobSummary, OrganizeSummary};
 
 use super::run::{Counters, Finished, JobError, Work};
-use super::Pipeline;
+use super::{reason, Pipeline, ORGANIZE};
 use crate::destination::Enrol;
 use crate::export::Progress;
 use crate::organize::{self, OrganizeError, OrganizeOptions, Source};
+use chrono::Utc;
 
 /// The engine's progress calls for one source, counted on top of what the
 /// job's earlier sources did (each run announces only its own totals).
@@ -38,14 +39,19 @@ impl Pipeline {
             .iter()
             .filter(|s| s.goes_to(&work.dest))
             .collect();
+        let settle_seconds = config.debounce_seconds;
         let mut o = OrganizeSummary::default();
         let mut seconds = 0.0;
+        let mut deferred = 0;
         for source in sources {
             let options = OrganizeOptions {
                 heic_to_jpeg: source.heic_to_jpeg,
                 jpeg_quality: source.jpeg_quality,
                 enrol: Enrol::Never,
                 cancel: Some(work.cancel.clone()),
+                // A file still being written waits for the job its watcher
+                // queues once the folder has been quiet that long.
+                min_age: Some(std::time::Duration::from_secs(settle_seconds)),
                 ..OrganizeOptions::default()
             };
             let folder = Source::Folder(source.path.clone());
@@ -88,8 +94,24 @@ impl Pipeline {
             o.already_organized += c.already_organized;
             o.failed += c.failed;
             o.problems += c.problems;
+            deferred += c.deferred;
+            o.deferred += c.deferred;
             o.bytes += c.bytes;
             seconds += report.seconds;
+        }
+        if deferred > 0 {
+            // Files caught while being written (a drive connected, or the
+            // daemon started, mid-download): look again once they can have
+            // settled, whatever the watcher sees.
+            let at = Utc::now() + chrono::Duration::seconds(settle_seconds as i64 + 1);
+            tracing::info!(
+                job = work.job.id,
+                files = deferred,
+                "files still being written; organizing them later"
+            );
+            if let Err(e) = self.enqueue_later(ORGANIZE, &work.dest, reason::STILL_WRITING, at) {
+                tracing::error!(error = %e, "cannot queue the organize job for files still being written");
+            }
         }
         Ok(Finished {
             lines: vec![organize_line(&o)],
