@@ -79,7 +79,7 @@ pub async fn handle(
             allow_deletions,
         } => {
             let jobs = match destination {
-                Some(d) => p.request(&d, allow_deletions).map(|j| vec![j]),
+                Some(d) => p.request(&d, allow_deletions),
                 None => p.enqueue_mounted(reason::REQUESTED).and_then(|jobs| {
                     if jobs.is_empty() {
                         Err(PipelineError::NothingMounted)

@@ -343,7 +343,9 @@ impl Pipeline {
     /// Queues a backup of every mounted destination that exports, for
     /// `reason`; the jobs queued (or joined).
     pub fn enqueue_mounted(&self, reason: &str) -> Result<Vec<JobInfo>, PipelineError> {
-        self.enqueue_exporting(reason, None)
+        let mut jobs = self.enqueue_exporting(reason, None)?;
+        jobs.extend(self.enqueue_organizing(reason, None)?);
+        Ok(jobs)
     }
 
     /// Queues a backup of every mounted, writable destination that exports
@@ -401,21 +403,40 @@ impl Pipeline {
         Ok(jobs)
     }
 
-    /// Queues a backup of `dest` at the user's request: it must be mounted
-    /// and writable. `allow_deletions` lets its mirror pass the
+    /// Queues what `dest` does, at the user's request: its backup (export
+    /// and/or mirror) and, when folders go to it, its organize job. It must
+    /// be mounted and writable. `allow_deletions` lets its mirror pass the
     /// mass-deletion guard (also when joining a queued backup).
     pub fn request(
         &self,
         name_or_id: &str,
         allow_deletions: bool,
-    ) -> Result<JobInfo, PipelineError> {
+    ) -> Result<Vec<JobInfo>, PipelineError> {
         let dest = self.mounted(name_or_id, true)?;
-        // A drive that only receives organized folders has no backup to
-        // run: the request organizes them instead.
-        if !dest.modes.contains(&Mode::Export) && !dest.modes.contains(&Mode::Mirror) {
-            return self.enqueue_kind(ORGANIZE, &dest, reason::REQUESTED);
+        let mut jobs = Vec::new();
+        if dest.modes.contains(&Mode::Export) || dest.modes.contains(&Mode::Mirror) {
+            jobs.push(self.request_backup(&dest, allow_deletions)?);
         }
-        let job = self.enqueue(&dest, reason::REQUESTED)?;
+        if self.lock().config.sources.iter().any(|s| s.goes_to(&dest)) {
+            jobs.push(self.enqueue_kind(ORGANIZE, &dest, reason::REQUESTED)?);
+        }
+        if jobs.is_empty() {
+            return Err(PipelineError::Refused(format!(
+                "{} has nothing to do: its mode is organize and no [[source]] goes to it; add one to the configuration",
+                dest.name
+            )));
+        }
+        Ok(jobs)
+    }
+
+    /// Queues a backup of `dest` for the user, storing `allow_deletions`
+    /// with it.
+    fn request_backup(
+        &self,
+        dest: &DestinationEntry,
+        allow_deletions: bool,
+    ) -> Result<JobInfo, PipelineError> {
+        let job = self.enqueue(dest, reason::REQUESTED)?;
         if allow_deletions {
             let options = run::BackupOptions {
                 allow_deletions: true,
