@@ -239,13 +239,16 @@ pub fn status_report(cx: &Context) -> StatusReport {
                 free_bytes: mount.and_then(|m| crate::write::available_space(&m.root).ok()),
                 refused: mount.and_then(|m| m.refused.clone()),
                 job: own.first().map(|j| (*j).clone()),
-                last_error: p
-                    .state()
-                    .last_ended(crate::service::pipeline::EXPORT, &d.id)
-                    .ok()
-                    .flatten()
-                    .filter(|j| j.state == JobState::Failed)
-                    .and_then(|j| j.error),
+                // The latest of its backup and organize jobs, if it failed.
+                last_error: [
+                    crate::service::pipeline::EXPORT,
+                    crate::service::pipeline::ORGANIZE,
+                ]
+                .iter()
+                .filter_map(|kind| p.state().last_ended(kind, &d.id).ok().flatten())
+                .max_by(|a, b| a.ended.cmp(&b.ended))
+                .filter(|j| j.state == JobState::Failed)
+                .and_then(|j| j.error),
                 last_verify: p
                     .state()
                     .last_ended(crate::service::pipeline::VERIFY, &d.id)

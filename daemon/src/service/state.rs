@@ -183,25 +183,27 @@ impl StateDb {
         })
     }
 
-    /// End of the last successful backup of `destination_id`.
+    /// End of the last successful backup (or, on a drive that receives
+    /// organized folders, organize job) of `destination_id`.
     pub fn last_success(&self, destination_id: &str) -> Result<Option<String>, StateError> {
         self.with(|c| {
             c.query_row(
                 "SELECT max(ended) FROM jobs WHERE destination_id = ?1 AND state = 'done'
-                 AND kind = 'export'",
+                 AND kind IN ('export', 'organize')",
                 [destination_id],
                 |r| r.get(0),
             )
         })
     }
 
-    /// End of the first successful backup of `destination_id`: where the
-    /// verify schedule starts (that backup hashed everything it wrote).
+    /// End of the first successful backup (or organize job) of
+    /// `destination_id`: where the verify schedule starts (that job hashed
+    /// everything it wrote).
     pub fn first_success(&self, destination_id: &str) -> Result<Option<String>, StateError> {
         self.with(|c| {
             c.query_row(
                 "SELECT min(ended) FROM jobs WHERE destination_id = ?1 AND state = 'done'
-                 AND kind = 'export'",
+                 AND kind IN ('export', 'organize')",
                 [destination_id],
                 |r| r.get(0),
             )
