@@ -137,6 +137,31 @@ pub fn prune(
     Ok(pruned)
 }
 
+/// Where the file at `path` (relative to the destination) goes in the
+/// `Versions/` folder of the run stamped `stamp`, relative to the
+/// destination `root`: `Versions/<stamp>/<path>`, or, when a run started in
+/// the same second already kept a file of that name there, the name with
+/// ` (2)`, ` (3)`... before its extension. A kept version is never
+/// overwritten; the catalog records the name chosen.
+pub fn free_path(root: &Path, stamp: &str, path: &str) -> String {
+    let plain = format!("Versions/{stamp}/{path}");
+    if std::fs::symlink_metadata(root.join(&plain)).is_err() {
+        return plain;
+    }
+    let (dir, name) = match plain.rsplit_once('/') {
+        Some((dir, name)) => (format!("{dir}/"), name),
+        None => (String::new(), plain.as_str()),
+    };
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    (2..)
+        .map(|n| format!("{dir}{stem} ({n}){ext}"))
+        .find(|candidate| std::fs::symlink_metadata(root.join(candidate)).is_err())
+        .unwrap_or(plain)
+}
+
 /// The time of a run folder's name (`2024-05-01T10-00-00Z`), or `None` for
 /// a folder that is not a run's.
 pub fn parse_stamp(name: &str) -> Option<DateTime<Utc>> {
@@ -193,6 +218,24 @@ mod tests {
         assert_eq!(p.bytes, 10);
         assert!(dest.root().join("Versions/2024-06-01T00-00-00Z").exists());
         assert!(dest.root().join("Versions/my notes").exists());
+    }
+
+    #[test]
+    fn a_second_version_of_the_same_second_gets_its_own_name() {
+        let (_d, dest, _catalog) = setup();
+        let root = dest.root();
+        let stamp = "2024-06-01T00-00-00Z";
+        let first = free_path(root, stamp, "Library/L/a.jpg");
+        assert_eq!(first, "Versions/2024-06-01T00-00-00Z/Library/L/a.jpg");
+        std::fs::create_dir_all(root.join(&first).parent().unwrap()).unwrap();
+        std::fs::write(root.join(&first), b"1").unwrap();
+        let second = free_path(root, stamp, "Library/L/a.jpg");
+        assert_eq!(second, "Versions/2024-06-01T00-00-00Z/Library/L/a (2).jpg");
+        std::fs::write(root.join(&second), b"2").unwrap();
+        assert_eq!(
+            free_path(root, stamp, "Library/L/a.jpg"),
+            "Versions/2024-06-01T00-00-00Z/Library/L/a (3).jpg"
+        );
     }
 
     #[test]

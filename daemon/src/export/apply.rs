@@ -1,7 +1,7 @@
 //! Deciding what each asset needs and carrying it out, file by file.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -547,9 +547,8 @@ impl<'a> Engine<'a> {
         };
         let target = dest.root().join(path);
         if target.exists() {
-            self.move_aside(&target, path)?;
-            let versions = self.versions_path(path);
-            catalog.move_to_versions(path, &versions.to_string_lossy(), run)?;
+            let versions = self.move_aside(&target, path)?;
+            catalog.move_to_versions(path, &versions, run)?;
         } else {
             // Already gone from the drive (removed by hand): nothing to keep,
             // and the catalog must not claim a copy under Versions/.
@@ -558,16 +557,16 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn versions_path(&self, path: &str) -> PathBuf {
-        let stamp = crate::destination::run_stamp(self.run_started);
-        Path::new("Versions").join(stamp).join(path)
-    }
-
-    fn move_aside(&self, target: &Path, path: &str) -> Result<(), WriteError> {
+    /// Moves `target` (the file at `path`) to this run's `Versions/`
+    /// folder, under a name no other kept file has; returns that name,
+    /// relative to the destination.
+    fn move_aside(&self, target: &Path, path: &str) -> Result<String, WriteError> {
         let Some(dest) = self.dest else {
-            return Ok(());
+            return Ok(String::new());
         };
-        let to = dest.root().join(self.versions_path(path));
+        let stamp = crate::destination::run_stamp(self.run_started);
+        let versions = crate::versions::free_path(dest.root(), &stamp, path);
+        let to = dest.root().join(&versions);
         let gone = |source| WriteError::Destination {
             path: to.clone(),
             source,
@@ -576,7 +575,7 @@ impl<'a> Engine<'a> {
             std::fs::create_dir_all(parent).map_err(gone)?;
         }
         std::fs::rename(target, &to).map_err(gone)?;
-        Ok(())
+        Ok(versions)
     }
 }
 

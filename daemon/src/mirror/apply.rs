@@ -250,12 +250,12 @@ impl Run<'_> {
     fn move_to_versions(&self, path: &str) -> Result<(), MirrorError> {
         let root = self.dest.root();
         let from = root.join(path);
-        let versions_rel = format!("Versions/{}/{path}", self.stamp);
-        let to = root.join(&versions_rel);
         if !from.exists() {
             self.catalog.forget_mirror_file(path)?;
             return Ok(());
         }
+        let versions_rel = crate::versions::free_path(root, &self.stamp, path);
+        let to = root.join(&versions_rel);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| WriteError::destination(parent, e, None))?;
