@@ -567,13 +567,21 @@ fn a_mass_deletion_is_held_until_allowed() {
 }
 
 #[test]
-fn a_dry_run_writes_nothing() {
+fn a_dry_run_writes_nothing_and_the_library_is_never_a_destination() {
     let dir = tempfile::tempdir().unwrap();
     let lib = library(dir.path(), 3);
     let dest = dir.path().join("Drive");
     let report = mirror_ok(&lib.path, &dest, &["--dry-run"]);
     assert!(!dest.exists());
     assert!(report["planned"].as_array().unwrap().len() > 3, "{report}");
+
+    // Never into the library itself.
+    let before = tree_fingerprint(&lib.path);
+    let inside = lib.path.join("backup");
+    let out = run(&["mirror", "--library", s(&lib.path), "--to", s(&inside)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overlap"));
+    assert_eq!(tree_fingerprint(&lib.path), before);
 }
 
 /// A loop-mounted exFAT image (through FUSE: this kernel has no exFAT

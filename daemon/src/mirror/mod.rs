@@ -92,6 +92,14 @@ pub enum MirrorError {
         /// The path given.
         path: PathBuf,
     },
+    /// The destination is inside the library, or the library inside it.
+    #[error("{} and {} overlap: photovault never writes inside a library, and a backup cannot hold its own source; choose a destination on another drive or folder", library.display(), dest.display())]
+    Overlap {
+        /// The library.
+        library: PathBuf,
+        /// The destination.
+        dest: PathBuf,
+    },
     /// The package could not be listed.
     #[error("cannot read the library {}: {source}; check that it is there and readable (on macOS, give photovault Full Disk Access)", path.display())]
     Source {
@@ -206,6 +214,16 @@ pub fn mirror(
     })?;
     if !library.join("database/Photos.sqlite").is_file() {
         return Err(MirrorError::NotALibrary { path: library });
+    }
+    // Never write inside the library, nor mirror a backup into itself.
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let dest_abs = std::path::absolute(dest).unwrap_or_else(|_| dest.to_path_buf());
+    let (lib_real, dest_real) = (real(&library), real(&dest_abs));
+    if dest_real.starts_with(&lib_real) || lib_real.starts_with(&dest_real) {
+        return Err(MirrorError::Overlap {
+            library: library.clone(),
+            dest: dest.to_path_buf(),
+        });
     }
     let name = library
         .file_name()
