@@ -56,24 +56,6 @@ pub struct VersionRecord {
 }
 
 impl Catalog {
-    /// The mirrored files whose paths start with `prefix`, by path.
-    pub fn mirror_files(&self, prefix: &str) -> Result<HashMap<String, MirrorFile>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT path, size, mtime_ns, hash, source_key, kind, run_id FROM mirror_files
-                 WHERE substr(path, 1, length(?1)) = ?1",
-            )
-            .map_err(self.err())?;
-        let rows = stmt.query_map([prefix], mirror_file).map_err(self.err())?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let rec = row.map_err(self.err())?;
-            out.insert(rec.path.clone(), rec);
-        }
-        Ok(out)
-    }
-
     /// What a mirror run compares with: the source key of every mirrored
     /// file under `prefix`, read by `parse` straight from the row, by its
     /// path with the prefix removed. Only what planning needs, so that a
@@ -288,14 +270,14 @@ mod tests {
         c.put_mirror_file(&file("Library/L/a", "h1", 1)).unwrap();
         c.put_mirror_file(&file("Library/L/b", "h2", 1)).unwrap();
         c.put_mirror_file(&file("Other/x", "h3", 1)).unwrap();
-        assert_eq!(c.mirror_files("Library/L/").unwrap().len(), 2);
+        let keys = c.mirror_keys("Library/L/", str::to_string).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys["a"], "3:1");
 
         c.move_mirror_to_versions("Library/L/a", "Versions/S/Library/L/a", 2)
             .unwrap();
-        assert!(!c
-            .mirror_files("Library/")
-            .unwrap()
-            .contains_key("Library/L/a"));
+        assert!(c.mirror_file("Library/L/a").unwrap().is_none());
+        assert!(c.mirror_file("Library/L/b").unwrap().is_some());
         let v = c.versions().unwrap();
         assert_eq!(v.len(), 1);
         assert_eq!(

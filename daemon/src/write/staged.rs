@@ -40,11 +40,6 @@ impl Staged {
         self.copied
     }
 
-    /// The final name it will take.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Renames the file into place, replacing whatever is there (move a
     /// file that must be kept away first). Call after [`sync_filesystem`]
     /// on Linux; elsewhere the file is synced here.
