@@ -9,8 +9,7 @@
 //! recorded in the catalog (skipped when the drive is read-only).
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -22,7 +21,7 @@ use serde::Serialize;
 use crate::catalog::{Catalog, CatalogError, RunCounts, RunStatus};
 use crate::destination::{Destination, DestinationError, Enrol};
 use crate::export::Progress;
-use crate::write::TEMP_PREFIX;
+use crate::write::{Copied, TEMP_PREFIX};
 
 /// The catalog's name for verify runs.
 pub const ENGINE: &str = "verify";
@@ -236,9 +235,9 @@ enum Check {
 
 /// Reads one file and compares it with its record.
 fn check(path: &Path, e: &Expected) -> Check {
-    match hash_file(path) {
-        Ok((size, hash)) if hash.to_hex().as_str() == e.hash => Check::Ok(size),
-        Ok((size, _)) => {
+    match crate::write::hash_path(path) {
+        Ok(c) if c.hash.to_hex().as_str() == e.hash => Check::Ok(c.size),
+        Ok(Copied { size, .. }) => {
             let detail = match e.size {
                 Some(want) if want != size => {
                     format!("size {size} bytes instead of {want} (truncated or rewritten)")
@@ -252,24 +251,6 @@ fn check(path: &Path, e: &Expected) -> Check {
     }
 }
 
-/// BLAKE3 of a file, read in 1 MiB blocks.
-pub fn hash_file(path: &Path) -> io::Result<(u64, blake3::Hash)> {
-    let mut file = File::open(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hasher.finalize()))
-}
 
 /// Files in `Export/`, `Library/`, `Organized/` and `Versions/` that the catalog does not
 /// know (the marker folder and anything else at the top are a person's).

@@ -581,23 +581,18 @@ impl<'a> Engine<'a> {
 
 /// The hash and size of `target` when its content equals `source`'s.
 fn same_content(target: &Path, source: &Source, asset: &Asset) -> Option<write::Copied> {
-    let hash_file = |p: &Path| -> Option<(u64, blake3::Hash)> {
-        let mut h = blake3::Hasher::new();
-        let n = std::io::copy(&mut std::fs::File::open(p).ok()?, &mut h).ok()?;
-        Some((n, h.finalize()))
-    };
-    let (size, hash) = hash_file(target)?;
+    let there = write::hash_path(target).ok()?;
     let same = match source {
         Source::Sidecar => {
             let b = xmp::sidecar(asset);
-            b.len() as u64 == size && blake3::hash(&b) == hash
+            b.len() as u64 == there.size && blake3::hash(&b) == there.hash
         }
         Source::File(src) => {
-            std::fs::metadata(src).ok()?.len() == size
-                && hash_file(src).map(|(_, h)| h) == Some(hash)
+            std::fs::metadata(src).ok()?.len() == there.size
+                && write::hash_path(src).ok() == Some(there)
         }
     };
-    same.then_some(write::Copied { size, hash })
+    same.then_some(there)
 }
 
 /// A file's path relative to the destination root.

@@ -112,6 +112,13 @@ pub fn write_bytes_under(
     copy::write_bytes(Some(root), dest, bytes, mtime)
 }
 
+/// The size and BLAKE3 of the file at `path`, read once: what verify,
+/// restore and a run adopting a file already in place compare with the
+/// catalog.
+pub fn hash_path(path: &Path) -> io::Result<Copied> {
+    copy::hash_file(&std::fs::File::open(path)?)
+}
+
 /// Removes leftover temporary files ([`TEMP_PREFIX`]) in `dir`, not
 /// recursively, e.g. after a crash or an unplugged drive; returns how many.
 /// A missing `dir` has none (0). Call it only while no write is under way in
