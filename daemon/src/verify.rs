@@ -251,7 +251,6 @@ fn check(path: &Path, e: &Expected) -> Check {
     }
 }
 
-
 /// Files in `Export/`, `Library/`, `Organized/` and `Versions/` that the catalog does not
 /// know (the marker folder and anything else at the top are a person's).
 fn unexpected(root: &Path, known: &HashSet<&str>) -> Vec<Problem> {

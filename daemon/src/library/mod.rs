@@ -26,7 +26,8 @@ pub use model::{
 };
 pub use resources::extension_for_uti;
 
-use open::{Database, LibraryPaths};
+pub(crate) use open::Database;
+use open::LibraryPaths;
 use schema::{Schema, SchemaError};
 
 /// An open Photos library.

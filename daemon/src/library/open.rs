@@ -112,34 +112,44 @@ impl LibraryPaths {
 impl Database {
     /// Opens the database of a located library, in place if possible.
     pub(crate) fn open(paths: &LibraryPaths) -> Result<Self, LibraryError> {
-        let wal_len = fs::metadata(sidecar(&paths.database, "-wal")).map_or(0, |m| m.len());
+        Self::open_file(&paths.database, &paths.root)
+    }
+
+    /// Opens the SQLite file `db` the same way, without writing a byte
+    /// beside it (the mirror snapshots every database of a package
+    /// through this); errors name `owner`, what the user knows the file
+    /// by (the library).
+    pub(crate) fn open_file(db: &Path, owner: &Path) -> Result<Self, LibraryError> {
+        let wal_len = fs::metadata(sidecar(db, "-wal")).map_or(0, |m| m.len());
         if wal_len == 0 {
-            let stamp = FileStamp::of(&paths.database);
-            match open_read_only(&paths.database, "mode=ro&immutable=1") {
+            let stamp = FileStamp::of(db);
+            match open_read_only(db, "mode=ro&immutable=1") {
                 Ok(conn) => {
                     return Ok(Database {
                         conn,
                         _copy: None,
-                        immutable_stamp: stamp.map(|s| (paths.database.clone(), s)),
+                        immutable_stamp: stamp.map(|s| (db.to_path_buf(), s)),
                     })
                 }
-                Err(e) => tracing::debug!(error = %e, "cannot open Photos.sqlite as immutable"),
+                Err(e) => {
+                    tracing::debug!(db = %db.display(), error = %e, "cannot open as immutable")
+                }
             }
         }
-        match open_read_only(&paths.database, "mode=ro&readonly_shm=1") {
+        match open_read_only(db, "mode=ro&readonly_shm=1") {
             Ok(conn) => Ok(Database {
                 conn,
                 _copy: None,
                 immutable_stamp: None,
             }),
             Err(in_place) => {
-                tracing::debug!(error = %in_place, "cannot open Photos.sqlite in place; reading a copy");
-                open_copy(paths).map_err(|e| match e {
+                tracing::debug!(db = %db.display(), error = %in_place, "cannot open in place; reading a copy");
+                open_copy(db).map_err(|e| match e {
                     CopyError::Io(path, err) => LibraryError::io(path, err),
                     // The copy failing too means the database itself is bad:
                     // report what the in-place open said, which is the truth
                     // about the user's file.
-                    CopyError::Sqlite(_) => LibraryError::sqlite(&paths.root, in_place),
+                    CopyError::Sqlite(_) => LibraryError::sqlite(owner, in_place),
                 })
             }
         }
@@ -218,14 +228,14 @@ enum CopyError {
 
 /// Copies the database and its WAL to a private temporary folder and opens
 /// the copy; SQLite folds the WAL in there, never in the library.
-fn open_copy(paths: &LibraryPaths) -> Result<Database, CopyError> {
+fn open_copy(db: &Path) -> Result<Database, CopyError> {
     let dir = tempfile::Builder::new()
         .prefix("photovault-db-")
         .tempdir()
         .map_err(|e| CopyError::Io(std::env::temp_dir(), e))?;
-    let target = dir.path().join("Photos.sqlite");
-    fs::copy(&paths.database, &target).map_err(|e| CopyError::Io(paths.database.clone(), e))?;
-    let wal = sidecar(&paths.database, "-wal");
+    let target = dir.path().join("db.sqlite");
+    fs::copy(db, &target).map_err(|e| CopyError::Io(db.to_path_buf(), e))?;
+    let wal = sidecar(db, "-wal");
     match fs::copy(&wal, sidecar(&target, "-wal")) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

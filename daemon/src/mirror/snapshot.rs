@@ -7,19 +7,21 @@
 //! exactly one committed state, the WAL's content included, and is a
 //! self-contained database (its `-wal` and `-shm` are never copied).
 //!
-//! The source is opened as the library reader opens it, without writing a
-//! byte of the library: `immutable` when there is no WAL (checked afterwards
-//! for a checkpoint that rewrote it meanwhile), `readonly_shm` beside a WAL,
-//! and from a private copy of the database and its WAL when neither works
-//! (read-only media).
+//! The source is opened by the library reader's own [`Database`], without
+//! writing a byte of the library: `immutable` when there is no WAL (checked
+//! afterwards for a checkpoint that rewrote it meanwhile), `readonly_shm`
+//! beside a WAL, and from a private copy of the database and its WAL when
+//! neither works (read-only media).
 
 use std::fs;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
+
+use crate::library::Database;
 
 /// The first 16 bytes of every SQLite database file.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -43,12 +45,12 @@ pub(super) fn is_sqlite(path: &Path) -> io::Result<bool> {
 /// reported rather than mirrored over a good copy.
 pub(super) fn snapshot(src: &Path, target: &Path) -> io::Result<()> {
     for _ in 0..5 {
-        let (conn, stamp, _copy) = open_source(src)?;
-        backup_into(&conn, target)?;
-        drop(conn);
+        // Opened as the library reader opens Photos.sqlite.
+        let db = Database::open_file(src, src).map_err(|e| io::Error::other(e.to_string()))?;
+        backup_into(&db.conn, target)?;
         // An immutable open takes no lock: a checkpoint may have rewritten
         // the file while we read it. Then read again.
-        if stamp.is_none_or(|s| stamp_of(src).as_ref() == Some(&s)) {
+        if db.unchanged_since_open() {
             return check(target);
         }
     }
@@ -59,59 +61,6 @@ pub(super) fn snapshot(src: &Path, target: &Path) -> io::Result<()> {
 
 fn sql(e: rusqlite::Error) -> io::Error {
     io::Error::other(format!("SQLite: {e}"))
-}
-
-type Stamp = (u64, Option<std::time::SystemTime>);
-
-fn stamp_of(path: &Path) -> Option<Stamp> {
-    let m = fs::metadata(path).ok()?;
-    Some((m.len(), m.modified().ok()))
-}
-
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// The source connection, the file stamp to re-check for an immutable
-/// open, and the private copy it may read from (kept alive with it).
-fn open_source(src: &Path) -> io::Result<(Connection, Option<Stamp>, Option<tempfile::TempDir>)> {
-    let open = |params: &str| {
-        let uri = format!("file:{}?{params}", crate::sqlite_uri::escape(src));
-        let conn = Connection::open_with_flags(
-            uri,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        Ok::<_, rusqlite::Error>(conn)
-    };
-    let wal_len = fs::metadata(sidecar(src, "-wal")).map_or(0, |m| m.len());
-    if wal_len == 0 {
-        let stamp = stamp_of(src);
-        if let Ok(conn) = open("mode=ro&immutable=1") {
-            return Ok((conn, stamp, None));
-        }
-    }
-    if let Ok(conn) = open("mode=ro&readonly_shm=1") {
-        return Ok((conn, None, None));
-    }
-    // Read-only media with a WAL: fold the WAL into a private copy.
-    let dir = tempfile::Builder::new()
-        .prefix("photovault-snapshot-")
-        .tempdir()?;
-    let copy = dir.path().join("db.sqlite");
-    fs::copy(src, &copy)?;
-    match fs::copy(sidecar(src, "-wal"), sidecar(&copy, "-wal")) {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let conn = Connection::open(&copy).map_err(sql)?;
-    Ok((conn, None, Some(dir)))
 }
 
 /// Copies every page of `conn`'s main database into `target` in one step
@@ -184,12 +133,12 @@ mod tests {
                 "PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x); INSERT INTO t VALUES (1), (2);",
             )
             .unwrap();
-        assert!(fs::metadata(sidecar(&src, "-wal")).unwrap().len() > 0);
+        assert!(fs::metadata(dir.path().join("a.sqlite-wal")).unwrap().len() > 0);
         let target = dir.path().join("copy.sqlite");
         fs::File::create(&target).unwrap();
         snapshot(&src, &target).unwrap();
         assert!(is_sqlite(&target).unwrap());
-        assert!(!sidecar(&target, "-wal").exists());
+        assert!(!dir.path().join("copy.sqlite-wal").exists());
         let copy = Connection::open(&target).unwrap();
         let n: i64 = copy
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
