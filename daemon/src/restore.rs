@@ -20,7 +20,7 @@ use std::time::Instant;
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, CatalogError, RunRecord, RunStatus};
+use crate::catalog::{Catalog, CatalogError, RunRecord, RunStatus, VersionRecord};
 use crate::destination::{Destination, DestinationError, Enrol};
 use crate::export::Progress;
 use crate::verify::Problem;
@@ -163,18 +163,40 @@ pub fn restore(
         dry_run: options.dry_run,
         ..RestoreReport::default()
     };
-    let (engine, prefix) = if options.export {
+    // The catalog's records, read once.
+    let versions = catalog.versions()?;
+    let (engine, prefix, current) = if options.export {
         report.source = "export".into();
-        ("export", "Export/".to_string())
+        let files = catalog.all_files()?.into_iter().map(|f| Recorded {
+            path: f.path,
+            run_id: f.run_id,
+            hash: f.hash,
+            size: f.size,
+            asset: Some(f.asset_uuid),
+            role: Some(f.role),
+        });
+        ("export", "Export/".to_string(), files.collect())
     } else {
-        let package = choose_package(&catalog, options.package.as_deref())?;
+        let files: Vec<Recorded> = catalog
+            .all_mirror_files()?
+            .into_iter()
+            .map(|f| Recorded {
+                path: f.path,
+                run_id: f.run_id,
+                hash: f.hash,
+                size: f.size,
+                asset: None,
+                role: None,
+            })
+            .collect();
+        let package = choose_package(&files, &versions, options.package.as_deref())?;
         report.source = format!("mirror of {}", package.trim_start_matches("Library/"));
-        ("mirror", format!("{package}/"))
+        ("mirror", format!("{package}/"), files)
     };
     let run = choose_run(&catalog, engine, options.at)?;
     report.run = Some(run.id);
     report.run_started = Some(run.started);
-    let mut entries = state_at(&catalog, engine, &prefix, run.id)?;
+    let mut entries = state_at(current, versions, &prefix, run.id);
     if options.export && (!options.years.is_empty() || !options.albums.is_empty()) {
         entries = filter_assets(destination.root(), entries, options);
     }
@@ -262,12 +284,15 @@ pub fn restore(
 }
 
 /// The mirrored package to restore: the one named, or the only one.
-fn choose_package(catalog: &Catalog, wanted: Option<&str>) -> Result<String, RestoreError> {
-    let mut packages: Vec<String> = catalog
-        .all_mirror_files()?
-        .into_iter()
-        .map(|f| f.path)
-        .chain(catalog.versions()?.into_iter().map(|v| v.path))
+fn choose_package(
+    current: &[Recorded],
+    versions: &[VersionRecord],
+    wanted: Option<&str>,
+) -> Result<String, RestoreError> {
+    let mut packages: Vec<String> = current
+        .iter()
+        .map(|f| f.path.as_str())
+        .chain(versions.iter().map(|v| v.path.as_str()))
         .filter_map(|p| {
             let mut parts = p.splitn(3, '/');
             match (parts.next(), parts.next(), parts.next()) {
@@ -351,53 +376,46 @@ fn choose_run(
     })
 }
 
-/// The files under `prefix` as they were at the end of run `run`.
+/// A current file as the catalog records it, mirrored or exported.
+struct Recorded {
+    path: String,
+    run_id: i64,
+    hash: String,
+    size: u64,
+    asset: Option<String>,
+    role: Option<String>,
+}
+
+/// The files under `prefix` as they were at the end of run `run`: the
+/// current ones written up to it, and the kept ones written up to it and
+/// moved away after it.
 fn state_at(
-    catalog: &Catalog,
-    engine: &str,
+    current: Vec<Recorded>,
+    versions: Vec<VersionRecord>,
     prefix: &str,
     run: i64,
-) -> Result<Vec<Entry>, RestoreError> {
+) -> Vec<Entry> {
     let mut state: BTreeMap<String, (i64, Entry)> = BTreeMap::new();
-    let mut put = |path: &str, written: i64, entry: Entry| {
-        if state.get(path).is_none_or(|(w, _)| *w < written) {
-            state.insert(path.to_string(), (written, entry));
+    let mut put = |path: String, written: i64, entry: Entry| {
+        if state.get(&path).is_none_or(|(w, _)| *w < written) {
+            state.insert(path, (written, entry));
         }
     };
-    if engine == "mirror" {
-        for f in catalog.all_mirror_files()? {
-            if let (Some(rel), true) = (f.path.strip_prefix(prefix), f.run_id <= run) {
-                let entry = Entry {
-                    rel: rel.to_string(),
-                    on_drive: Ok(f.path.clone()),
-                    hash: Some(f.hash),
-                    size: Some(f.size),
-                    asset: None,
-                    role: None,
-                };
-                put(&f.path, f.run_id, entry);
-            }
-        }
-    } else {
-        for f in catalog.all_files()? {
-            if let (Some(rel), true) = (f.path.strip_prefix(prefix), f.run_id <= run) {
-                let entry = Entry {
-                    rel: rel.to_string(),
-                    on_drive: Ok(f.path.clone()),
-                    hash: Some(f.hash),
-                    size: Some(f.size),
-                    asset: Some(f.asset_uuid),
-                    role: Some(f.role),
-                };
-                put(&f.path, f.run_id, entry);
-            }
+    for f in current {
+        if let (Some(rel), true) = (f.path.strip_prefix(prefix), f.run_id <= run) {
+            let entry = Entry {
+                rel: rel.to_string(),
+                on_drive: Ok(f.path.clone()),
+                hash: Some(f.hash),
+                size: Some(f.size),
+                asset: f.asset,
+                role: f.role,
+            };
+            put(f.path, f.run_id, entry);
         }
     }
-    for v in catalog.versions()? {
-        let Some(rel) = v.path.strip_prefix(prefix) else {
-            continue;
-        };
-        let Some(written) = v.written_run else {
+    for v in versions {
+        let (Some(rel), Some(written)) = (v.path.strip_prefix(prefix), v.written_run) else {
             continue;
         };
         if written <= run && v.run_id > run {
@@ -417,10 +435,10 @@ fn state_at(
                 asset: None,
                 role: None,
             };
-            put(&v.path, written, entry);
+            put(v.path, written, entry);
         }
     }
-    Ok(state.into_values().map(|(_, e)| e).collect())
+    state.into_values().map(|(_, e)| e).collect()
 }
 
 /// Keeps the files of the assets whose sidecar (or, without one, file time)
