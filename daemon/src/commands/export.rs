@@ -2,26 +2,17 @@
 //! on a terminal and a JSON summary for scripts.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use photovault::destination::Enrol;
 use photovault::export::{self, ExportOptions, ExportReport, FolderTemplate};
 
 /// Arguments of `photovaultd export`.
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// The Photos library to export (a .photoslibrary folder).
-    #[arg(long, value_name = "PATH")]
-    library: PathBuf,
-    /// The destination folder (created if missing; must be empty or a photovault destination).
-    #[arg(long, value_name = "DIR")]
-    to: PathBuf,
-    /// Enrol a folder that already holds other files as a destination.
-    #[arg(long)]
-    init: bool,
+    #[command(flatten)]
+    target: super::LibraryToDestination,
     /// Show what would be written, and write nothing at all.
     #[arg(long)]
     dry_run: bool,
@@ -51,15 +42,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         sidecars: !args.no_sidecars,
         dry_run: args.dry_run,
         check: args.check,
-        enrol: if args.init {
-            Enrol::Always
-        } else {
-            Enrol::IfEmpty
-        },
+        enrol: args.target.enrol(),
         cancel: None,
     };
     let bar = super::progress::TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
-    let report = export::export(&args.library, &args.to, &options, &bar)?;
+    let report = export::export(&args.target.library, &args.target.to, &options, &bar)?;
     super::progress::print_report(args.json, &report, write_text)?;
     Ok(super::progress::exit_code(report.failures.is_empty(), 3))
 }

@@ -1,10 +1,8 @@
 //! `photovaultd mirror`: the mirror engine run by hand.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use photovault::destination::Enrol;
 use photovault::mirror::{self, MirrorOptions, MirrorReport};
 use photovault::versions::Retention;
 
@@ -13,15 +11,8 @@ use super::progress::{human_bytes, TerminalProgress};
 /// Arguments of `photovaultd mirror`.
 #[derive(clap::Args)]
 pub struct MirrorArgs {
-    /// The Photos library to mirror (a .photoslibrary package).
-    #[arg(long, value_name = "PATH")]
-    library: PathBuf,
-    /// The destination folder (created if missing; must be empty or a photovault destination).
-    #[arg(long, value_name = "DIR")]
-    to: PathBuf,
-    /// Enrol a folder that already holds other files as a destination.
-    #[arg(long)]
-    init: bool,
+    #[command(flatten)]
+    target: super::LibraryToDestination,
     /// Show what would be copied and moved, and write nothing at all.
     #[arg(long)]
     dry_run: bool,
@@ -49,11 +40,7 @@ pub fn run(args: &MirrorArgs) -> anyhow::Result<ExitCode> {
     }
     let options = MirrorOptions {
         dry_run: args.dry_run,
-        enrol: if args.init {
-            Enrol::Always
-        } else {
-            Enrol::IfEmpty
-        },
+        enrol: args.target.enrol(),
         allow_deletions: args.allow_deletions,
         deletion_guard: args.deletion_guard / 100.0,
         retention: Retention {
@@ -63,7 +50,7 @@ pub fn run(args: &MirrorArgs) -> anyhow::Result<ExitCode> {
         cancel: None,
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
-    let report = mirror::mirror(&args.library, &args.to, &options, &bar)?;
+    let report = mirror::mirror(&args.target.library, &args.target.to, &options, &bar)?;
     super::progress::print_report(args.json, &report, write_text)?;
     Ok(super::progress::exit_code(report.errors.is_empty(), 3))
 }
