@@ -586,3 +586,46 @@ fn a_photos_library_is_sorted_by_what_photos_knows() {
     }
     assert_eq!(tree_fingerprint(&lib), before, "the library was changed");
 }
+
+#[test]
+fn names_that_differ_only_in_unicode_normalisation_are_two_files() {
+    use unicode_normalization::UnicodeNormalization;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let dest = tmp.path().join("dest");
+    let nfc: String = "Café.jpg".nfc().collect();
+    let nfd: String = "Café.jpg".nfd().collect();
+    assert_ne!(nfc, nfd);
+    let a = jpeg_picture(40, 30, Some(&camera_exif("2024:02:03 10:00:00", "0")), None);
+    let b = jpeg_picture(30, 40, Some(&camera_exif("2024:02:03 10:00:00", "0")), None);
+    write(&src.join(&nfc), &a);
+    write(&src.join(&nfd), &b);
+
+    let (report, out) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{report:#}");
+    let (to_a, to_b) = (dest_of(&report, &nfc), dest_of(&report, &nfd));
+    assert_ne!(to_a, to_b, "one file replaced the other");
+    let mut got = vec![
+        std::fs::read(dest.join(&to_a)).unwrap(),
+        std::fs::read(dest.join(&to_b)).unwrap(),
+    ];
+    got.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(got, want);
+
+    // Each is known by its own name: a second run writes nothing.
+    let (again, _) = organize(&[
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
+    assert_eq!(again["counts"]["written"], 0, "{again:#}");
+    assert_eq!(again["counts"]["already_organized"], 2, "{again:#}");
+}
