@@ -79,6 +79,29 @@ impl Daemon {
             .expect("running photovaultctl")
     }
 
+    /// Makes `name` (a new folder in the volume root) a drive and enrols it
+    /// with `mode` (`export`, `mirror`, `organize` or a list); returns its
+    /// path. Its first job starts at once.
+    pub fn plug_in_and_enrol(&self, name: &str, mode: &str) -> PathBuf {
+        let drive = self.volumes.join(name);
+        std::fs::create_dir_all(&drive).unwrap();
+        let out = self.ctl(&[
+            "dest",
+            "add",
+            drive.to_str().unwrap(),
+            "--name",
+            name,
+            "--mode",
+            mode,
+        ]);
+        assert!(
+            out.status.success(),
+            "dest add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        drive
+    }
+
     /// Runs `photovaultctl … args --json`, which must succeed, and parses it.
     pub fn ctl_json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();

@@ -45,22 +45,7 @@ fn a_mirroring_drive_is_mirrored_verified_and_restored_through_the_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let lib = library(dir.path());
     let d = Daemon::start(dir.path(), &lib.path, 3600);
-    let drive = d.volumes.join("Drive");
-    std::fs::create_dir(&drive).unwrap();
-    let out = d.ctl(&[
-        "dest",
-        "add",
-        drive.to_str().unwrap(),
-        "--name",
-        "Drive",
-        "--mode",
-        "export,mirror",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let drive = d.plug_in_and_enrol("Drive", "export,mirror");
 
     // Plugged in: the backup exports and mirrors.
     let history = d.wait_for_finished(1, Duration::from_secs(60));
@@ -159,10 +144,7 @@ fn a_drive_not_verified_for_a_month_is_verified_when_connected() {
     let dir = tempfile::tempdir().unwrap();
     let lib = library(dir.path());
     let mut d = Daemon::start(dir.path(), &lib.path, 3600);
-    let drive = d.volumes.join("Drive");
-    std::fs::create_dir(&drive).unwrap();
-    let out = d.ctl(&["dest", "add", drive.to_str().unwrap(), "--name", "Drive"]);
-    assert!(out.status.success());
+    d.plug_in_and_enrol("Drive", "export");
     d.wait_for_finished(1, Duration::from_secs(60));
     // Fresh from its first backup, no verify is due.
     assert!(d.history().iter().all(|j| j["kind"] != "verify"));

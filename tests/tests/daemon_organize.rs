@@ -69,22 +69,7 @@ fn a_source_folder_is_organized_onto_the_drive_once_files_are_complete() {
         "notifications = \"off\"\n\n[[source]]\nkind = \"folder\"\npath = {src:?}\n\n[[source]]\nkind = \"folder\"\nname = \"Card\"\npath = {gone:?}\n"
     );
     let d = Daemon::start_with(dir.path(), &dir.path().join("no.photoslibrary"), 1, &extra);
-    let drive = d.volumes.join("Drive");
-    std::fs::create_dir(&drive).unwrap();
-    let out = d.ctl(&[
-        "dest",
-        "add",
-        drive.to_str().unwrap(),
-        "--name",
-        "Drive",
-        "--mode",
-        "organize",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let drive = d.plug_in_and_enrol("Drive", "organize");
 
     // Connected: the folder is organized; the missing one is named, not
     // fatal. Files written less than debounce_seconds before wait for a
