@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use photovault_protocol::JobInfo;
 
 use super::{reason, run, Pipeline, PipelineError, EXPORT, ORGANIZE, RESTORE, VERIFY};
-use crate::config::{DestinationEntry, Mode};
+use crate::config::{Config, DestinationEntry, Mode};
 use crate::service::volumes::Mount;
 
 impl Pipeline {
@@ -94,33 +94,13 @@ impl Pipeline {
     }
 
     /// Queues a backup of every mounted, writable destination that exports
-    /// (of those in `only`, when given).
+    /// or mirrors (of those in `only`, when given).
     pub(super) fn enqueue_exporting(
         &self,
         reason: &str,
         only: Option<&[String]>,
     ) -> Result<Vec<JobInfo>, PipelineError> {
-        let (config, mounts) = {
-            let inner = self.lock();
-            (inner.config.clone(), inner.mounts.clone())
-        };
-        let mut jobs = Vec::new();
-        for dest in &config.destinations {
-            if only.is_some_and(|ids| !ids.contains(&dest.id)) {
-                continue;
-            }
-            match mounts.get(&dest.id) {
-                Some(m)
-                    if m.refused.is_none()
-                        && (dest.modes.contains(&Mode::Export)
-                            || dest.modes.contains(&Mode::Mirror)) =>
-                {
-                    jobs.push(self.enqueue(dest, reason)?);
-                }
-                _ => {}
-            }
-        }
-        Ok(jobs)
+        self.enqueue_on_mounted(EXPORT, reason, only, |_, dest| backs_up(dest))
     }
 
     /// Queues an organize job for every mounted, writable destination that
@@ -130,19 +110,28 @@ impl Pipeline {
         reason: &str,
         only: Option<&[String]>,
     ) -> Result<Vec<JobInfo>, PipelineError> {
+        self.enqueue_on_mounted(ORGANIZE, reason, only, organizes)
+    }
+
+    /// Queues a job of `kind` for every mounted, writable destination
+    /// (of those in `only`) that `wants` it.
+    fn enqueue_on_mounted(
+        &self,
+        kind: &str,
+        reason: &str,
+        only: Option<&[String]>,
+        wants: impl Fn(&Config, &DestinationEntry) -> bool,
+    ) -> Result<Vec<JobInfo>, PipelineError> {
         let (config, mounts) = {
             let inner = self.lock();
             (inner.config.clone(), inner.mounts.clone())
         };
         let mut jobs = Vec::new();
         for dest in &config.destinations {
-            if only.is_some_and(|ids| !ids.contains(&dest.id))
-                || !config.sources.iter().any(|s| s.goes_to(dest))
-            {
-                continue;
-            }
-            if mounts.get(&dest.id).is_some_and(|m| m.refused.is_none()) {
-                jobs.push(self.enqueue_kind(ORGANIZE, dest, reason)?);
+            let chosen = only.is_none_or(|ids| ids.contains(&dest.id));
+            let writable = mounts.get(&dest.id).is_some_and(|m| m.refused.is_none());
+            if chosen && writable && wants(&config, dest) {
+                jobs.push(self.enqueue_kind(kind, dest, reason)?);
             }
         }
         Ok(jobs)
@@ -159,10 +148,10 @@ impl Pipeline {
     ) -> Result<Vec<JobInfo>, PipelineError> {
         let dest = self.mounted(name_or_id, true)?;
         let mut jobs = Vec::new();
-        if dest.modes.contains(&Mode::Export) || dest.modes.contains(&Mode::Mirror) {
+        if backs_up(&dest) {
             jobs.push(self.request_backup(&dest, allow_deletions)?);
         }
-        if self.lock().config.sources.iter().any(|s| s.goes_to(&dest)) {
+        if organizes(&self.config(), &dest) {
             jobs.push(self.enqueue_kind(ORGANIZE, &dest, reason::REQUESTED)?);
         }
         if jobs.is_empty() {
@@ -236,4 +225,14 @@ impl Pipeline {
             Some(_) => Ok(dest),
         }
     }
+}
+
+/// Whether a backup job has work on `dest`: it exports or mirrors.
+fn backs_up(dest: &DestinationEntry) -> bool {
+    dest.modes.contains(&Mode::Export) || dest.modes.contains(&Mode::Mirror)
+}
+
+/// Whether an organize job has work on `dest`: some source goes to it.
+fn organizes(config: &Config, dest: &DestinationEntry) -> bool {
+    config.sources.iter().any(|s| s.goes_to(dest))
 }
