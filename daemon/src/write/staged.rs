@@ -35,6 +35,23 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// A filled temporary file, given its time, waiting for `dest`.
+    fn ready(
+        temp: Temp,
+        dest: &Path,
+        copied: Copied,
+        mtime: Option<SystemTime>,
+    ) -> Result<Staged, Fail> {
+        if let Some(mtime) = mtime {
+            temp.file.set_modified(mtime).map_err(Fail::Dst)?;
+        }
+        Ok(Staged {
+            temp,
+            dest: dest.to_path_buf(),
+            copied,
+        })
+    }
+
     /// Size and hash of what was written.
     pub fn copied(&self) -> Copied {
         self.copied
@@ -90,14 +107,7 @@ pub fn stage_copy_under(
     let dir = copy::prepare_dir(Some(root), dest).map_err(|e| job.error(Fail::Dst(e)))?;
     let result = (|| {
         let (temp, copied) = copy::fill_temp(&src_file, dir, Some(meta.len()))?;
-        if let Some(mtime) = mtime {
-            temp.file.set_modified(mtime).map_err(Fail::Dst)?;
-        }
-        Ok(Staged {
-            temp,
-            dest: dest.to_path_buf(),
-            copied,
-        })
+        Staged::ready(temp, dest, copied, mtime)
     })();
     result.map_err(|fail| job.error(fail))
 }
@@ -124,14 +134,7 @@ pub fn stage_with_under(
         fill(&temp.path).map_err(Fail::Src)?;
         // What `fill` wrote through its own handle is read back through ours.
         let copied = copy::hash_file(&temp.file).map_err(Fail::Dst)?;
-        if let Some(mtime) = mtime {
-            temp.file.set_modified(mtime).map_err(Fail::Dst)?;
-        }
-        Ok(Staged {
-            temp,
-            dest: dest.to_path_buf(),
-            copied,
-        })
+        Staged::ready(temp, dest, copied, mtime)
     })();
     result.map_err(|fail| job.error(fail))
 }
