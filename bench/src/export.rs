@@ -1,6 +1,8 @@
 //! Export benchmarks:
-//! - a no-op incremental run on a 100,000-asset library already exported
-//!   (history unchanged, and history moved on with no asset changed);
+//! - incremental runs on a 100,000-asset library already exported: history
+//!   unchanged; history moved on by background work, by analysis touching
+//!   asset rows, by one edit, and by a change that cannot be traced to an
+//!   asset (the whole library is read);
 //! - first-export throughput against `cp -r` of the same originals;
 //! - side by side with osxphotos on a library cloned from a real one.
 
@@ -196,32 +198,62 @@ fn noop_100k(photovaultd: &Path, dir: &Path) -> Result<()> {
         &noop[2],
         "history position unchanged: decided from the catalog alone",
     );
-    // Photos' background analysis records transactions all day. Those that
-    // touch only entities the reader never reads end the run at once; one
-    // that touches an asset row (without changing anything a backup
-    // reflects) makes the run read and compare every asset.
-    for (label, entity, note) in [
+    // Photos records a transaction for every save. Those that touch only
+    // entities the reader never reads end the run at once; those that touch
+    // rows it reads make it read the assets they lead to; a deleted resource
+    // row cannot be traced to its asset and makes it read everything.
+    let change = |entity: &str, pk: &str, kind: u8| {
+        format!(
+            "INSERT INTO ACHANGE (Z_ENT, Z_OPT, ZCHANGETYPE, ZENTITY, ZENTITYPK, ZTRANSACTIONID)
+             SELECT (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'CHANGE'), 1, {kind},
+                    (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = '{entity}'), pk,
+                    (SELECT max(Z_PK) FROM ATRANSACTION)
+             FROM ({pk});"
+        )
+    };
+    let cases: [(&str, String, &str); 5] = [
         (
             "no-op, history moved on: background work (median of 5)",
-            "Moment",
+            change("Moment", "SELECT 1 AS pk", 1),
             "only entities the backup never reads changed",
         ),
         (
-            "no-op, history moved on: asset rows touched (median of 5)",
-            "Asset",
-            "reads all 100,000 assets and compares fingerprints",
+            "no-op, history moved on: one asset row touched (median of 5)",
+            change("Asset", "SELECT 1 AS pk", 1),
+            "reads that asset, finds its fingerprint unchanged",
         ),
-    ] {
+        (
+            "no-op, history moved on: 1,000 asset rows touched (median of 5)",
+            change(
+                "Asset",
+                "SELECT Z_PK AS pk FROM ZASSET WHERE Z_PK % 100 = 7",
+                1,
+            ),
+            "an analysis pass over 1 % of the library: reads those 1,000 assets",
+        ),
+        (
+            "one title changed (median of 5)",
+            "UPDATE ZADDITIONALASSETATTRIBUTES SET ZTITLE = 'Run ' || abs(random()) WHERE Z_PK = 2;"
+                .to_string()
+                + &change("AdditionalAssetAttributes", "SELECT 2 AS pk", 1),
+            "reads that asset, rewrites its sidecar",
+        ),
+        (
+            "no-op, history names a deleted resource row (median of 5)",
+            change("InternalResource", "SELECT 999999999 AS pk", 2),
+            "cannot be traced to an asset: reads all 100,000 and compares fingerprints",
+        ),
+    ];
+    for (label, sql, note) in cases {
         let mut runs = Vec::new();
         for i in 0..5 {
             sqlite(
                 &lib.join("database/Photos.sqlite"),
                 &format!(
-                    "INSERT INTO ATRANSACTION (Z_ENT, Z_OPT, ZTIMESTAMP) VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'TRANSACTION'), 1, {i});
-                     INSERT INTO ACHANGE (Z_ENT, Z_OPT, ZCHANGETYPE, ZENTITY, ZENTITYPK, ZTRANSACTIONID)
-                     VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'CHANGE'), 1, 1,
-                             (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = '{entity}'), 1,
-                             (SELECT max(Z_PK) FROM ATRANSACTION))"
+                    "BEGIN;
+                     INSERT INTO ATRANSACTION (Z_ENT, Z_OPT, ZTIMESTAMP) VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'TRANSACTION'), 1, {i});
+                     {sql}
+                     COMMIT;"
                 ),
             )?;
             runs.push(run_discarding_output(

@@ -1,7 +1,8 @@
 //! How `photovaultd export` uses Photos' persistent history to decide that
 //! nothing changed: background work on entities the backup never reads ends
-//! the run early; a change to anything it reads, or a history with a gap,
-//! makes it read the library.
+//! the run early; a change to rows it reads makes it read the assets those
+//! rows lead to, and only those; a deleted asset or row, or a history with a
+//! gap, makes it read the whole library.
 
 use photovault_e2e::export_ok;
 use photovault_testkit::{at, AssetSpec, BuiltLibrary, Generation, LibraryBuilder};
@@ -16,14 +17,25 @@ fn library(dir: &std::path::Path) -> BuiltLibrary {
 /// Records, as Photos does, one transaction with an update of row 1 of each
 /// entity named.
 fn record_transaction(lib: &BuiltLibrary, entities: &[&str]) {
+    let changes: Vec<(&str, &str, i64)> = entities.iter().map(|e| (*e, "1", UPDATE)).collect();
+    record_changes(lib, &changes);
+}
+
+/// `ACHANGE.ZCHANGETYPE` values.
+const UPDATE: i64 = 1;
+const DELETE: i64 = 2;
+
+/// Records one transaction with these changes: entity name, the row's key
+/// (an SQL expression) and the change type.
+fn record_changes(lib: &BuiltLibrary, changes: &[(&str, &str, i64)]) {
     let mut sql = "INSERT INTO ATRANSACTION (Z_ENT, Z_OPT, ZTIMESTAMP) \
                    VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'TRANSACTION'), 1, 0);"
         .to_string();
-    for entity in entities {
+    for (entity, pk, kind) in changes {
         sql.push_str(&format!(
             "INSERT INTO ACHANGE (Z_ENT, Z_OPT, ZCHANGETYPE, ZENTITY, ZENTITYPK, ZTRANSACTIONID) \
-             VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'CHANGE'), 1, 1, \
-             (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = '{entity}'), 1, \
+             VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'CHANGE'), 1, {kind}, \
+             (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = '{entity}'), ({pk}), \
              (SELECT max(Z_PK) FROM ATRANSACTION));"
         ));
     }
@@ -60,10 +72,10 @@ fn a_change_to_an_entity_the_backup_reads_makes_the_run_read_the_library() {
     assert_eq!(summary["updated"], 1, "{summary}");
     assert!(xmp(&dest).contains("Beach"));
 
-    // An album (a subentity sharing the album table) counts too.
+    // A change to an album with no member in the library names no asset.
     record_transaction(&lib, &["Album"]);
     let summary = export_ok(&lib.path, &dest, &[]);
-    assert_eq!(summary["up_to_date"], false, "{summary}");
+    assert_eq!(summary["up_to_date"], true, "{summary}");
     assert_eq!(summary["updated"], 0, "{summary}");
 }
 
@@ -90,4 +102,195 @@ fn a_history_pruned_past_the_last_run_makes_the_run_read_the_library() {
     assert_eq!(summary["up_to_date"], false, "{summary}");
     assert_eq!(summary["updated"], 1, "{summary}");
     assert!(xmp(&dest).contains("Pruned"));
+}
+
+/// The primary key of the asset `IMG_000n.JPG`, as SQL.
+fn asset_pk(n: u32) -> String {
+    format!(
+        "SELECT ZASSET FROM ZADDITIONALASSETATTRIBUTES WHERE ZORIGINALFILENAME = 'IMG_000{n}.JPG'"
+    )
+}
+
+fn sidecar(dest: &std::path::Path, name: &str) -> String {
+    std::fs::read_to_string(dest.join("Export/2020/2020-01").join(name)).unwrap()
+}
+
+#[test]
+fn a_touched_asset_row_makes_the_run_read_that_asset_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path());
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+    // Asset 2's title changes without a history record, then Photos'
+    // analysis touches asset 1's row: the run reads asset 1 alone and finds
+    // it unchanged. Asset 2 is not read, which shows the run did not read
+    // the whole library (Photos always records its changes).
+    lib.execute(&format!(
+        "UPDATE ZADDITIONALASSETATTRIBUTES SET ZTITLE = 'Unrecorded' WHERE ZASSET = ({})",
+        asset_pk(2)
+    ))
+    .unwrap();
+    record_changes(&lib, &[("Asset", &asset_pk(1), UPDATE)]);
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["up_to_date"], true, "{summary}");
+    assert_eq!(summary["unchanged"], 2, "{summary}");
+    assert!(!sidecar(&dest, "IMG_0002.xmp").contains("Unrecorded"));
+
+    // Once the history names asset 2's attributes, its sidecar is rewritten.
+    record_changes(
+        &lib,
+        &[(
+            "AdditionalAssetAttributes",
+            &format!(
+                "SELECT Z_PK FROM ZADDITIONALASSETATTRIBUTES WHERE ZASSET = ({})",
+                asset_pk(2)
+            ),
+            UPDATE,
+        )],
+    );
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["up_to_date"], false, "{summary}");
+    assert_eq!(summary["updated"], 1, "{summary}");
+    assert_eq!(summary["unchanged"], 1, "{summary}");
+    assert!(sidecar(&dest, "IMG_0002.xmp").contains("Unrecorded"));
+}
+
+#[test]
+fn renamed_keywords_albums_folders_and_persons_rewrite_the_sidecars_of_their_assets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = LibraryBuilder::new(Generation::Modern);
+    let trip = b.album("Trip", &["Travel"]);
+    let mut one = AssetSpec::photo("IMG_0001.JPG", at(0, 2020, 1, 1, 0, 0, 0));
+    one.keywords = vec!["Sea".into()];
+    one.persons = vec!["Ann".into()];
+    b.asset(one);
+    b.asset(AssetSpec::photo("IMG_0002.JPG", at(0, 2020, 1, 2, 0, 0, 0)).in_album(trip));
+    b.asset(AssetSpec::photo("IMG_0003.JPG", at(0, 2020, 1, 3, 0, 0, 0)));
+    let lib = b.build(&dir.path().join("L.photoslibrary")).unwrap();
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+
+    let cases = [
+        (
+            "UPDATE ZKEYWORD SET ZTITLE = 'Ocean' WHERE ZTITLE = 'Sea'",
+            (
+                "Keyword",
+                "SELECT Z_PK FROM ZKEYWORD WHERE ZTITLE = 'Ocean'",
+            ),
+            "IMG_0001.xmp",
+            "Ocean",
+        ),
+        (
+            "UPDATE ZPERSON SET ZFULLNAME = 'Anna' WHERE ZFULLNAME = 'Ann'",
+            (
+                "Person",
+                "SELECT Z_PK FROM ZPERSON WHERE ZFULLNAME = 'Anna'",
+            ),
+            "IMG_0001.xmp",
+            "Anna",
+        ),
+        (
+            "UPDATE ZGENERICALBUM SET ZTITLE = 'Holiday' WHERE ZTITLE = 'Trip'",
+            (
+                "Album",
+                "SELECT Z_PK FROM ZGENERICALBUM WHERE ZTITLE = 'Holiday'",
+            ),
+            "IMG_0002.xmp",
+            "Holiday",
+        ),
+        // A folder's new name reaches the members of the albums inside it.
+        (
+            "UPDATE ZGENERICALBUM SET ZTITLE = 'Journeys' WHERE ZTITLE = 'Travel'",
+            (
+                "Folder",
+                "SELECT Z_PK FROM ZGENERICALBUM WHERE ZTITLE = 'Journeys'",
+            ),
+            "IMG_0002.xmp",
+            "Journeys",
+        ),
+    ];
+    for (sql, (entity, pk), file, expected) in cases {
+        lib.execute(sql).unwrap();
+        record_changes(&lib, &[(entity, pk, UPDATE)]);
+        let summary = export_ok(&lib.path, &dest, &[]);
+        assert_eq!(summary["updated"], 1, "{entity}: {summary}");
+        assert_eq!(summary["unchanged"], 2, "{entity}: {summary}");
+        assert!(sidecar(&dest, file).contains(expected), "{entity}");
+    }
+}
+
+#[test]
+fn trashed_restored_and_added_assets_recorded_in_history_are_handled_from_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path());
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+
+    lib.execute(&format!(
+        "UPDATE ZASSET SET ZTRASHEDSTATE = 1 WHERE Z_PK = ({})",
+        asset_pk(2)
+    ))
+    .unwrap();
+    record_changes(&lib, &[("Asset", &asset_pk(2), UPDATE)]);
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["gone"], 1, "{summary}");
+    assert_eq!(summary["unchanged"], 1, "{summary}");
+    assert!(dest.join("Export/2020/2020-01/IMG_0002.JPG").is_file());
+
+    lib.execute(&format!(
+        "UPDATE ZASSET SET ZTRASHEDSTATE = 0 WHERE Z_PK = ({})",
+        asset_pk(2)
+    ))
+    .unwrap();
+    record_changes(&lib, &[("Asset", &asset_pk(2), UPDATE)]);
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["gone"], 0, "{summary}");
+    assert_eq!(summary["unchanged"], 2, "{summary}");
+
+    // A new asset, recorded in the history as Photos records an import,
+    // takes a name beside those already taken.
+    let mut writer = lib.open_writer().unwrap();
+    writer
+        .add_asset(&AssetSpec::photo(
+            "IMG_0001.JPG",
+            at(0, 2020, 1, 5, 0, 0, 0),
+        ))
+        .unwrap();
+    drop(writer);
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["exported"], 1, "{summary}");
+    assert_eq!(summary["unchanged"], 2, "{summary}");
+    assert!(dest.join("Export/2020/2020-01/IMG_0001 (1).JPG").is_file());
+    assert_eq!(export_ok(&lib.path, &dest, &[])["up_to_date"], true);
+}
+
+#[test]
+fn a_deleted_asset_or_resource_row_makes_the_run_read_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path());
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+
+    // A deleted resource row cannot be traced to its asset any more.
+    lib.execute(&format!(
+        "UPDATE ZADDITIONALASSETATTRIBUTES SET ZTITLE = 'Seen' WHERE ZASSET = ({})",
+        asset_pk(2)
+    ))
+    .unwrap();
+    record_changes(&lib, &[("InternalResource", "999", DELETE)]);
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["updated"], 1, "{summary}");
+    assert!(sidecar(&dest, "IMG_0002.xmp").contains("Seen"));
+
+    // A deleted asset: its uuid is gone with its row.
+    let pk: String = asset_pk(1);
+    record_changes(&lib, &[("Asset", &pk, DELETE)]);
+    for table in ["ZADDITIONALASSETATTRIBUTES", "ZINTERNALRESOURCE"] {
+        lib.execute(&format!("DELETE FROM {table} WHERE ZASSET = 1"))
+            .unwrap();
+    }
+    lib.execute("DELETE FROM ZASSET WHERE Z_PK = 1").unwrap();
+    let summary = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(summary["gone"], 1, "{summary}");
+    assert!(dest.join("Export/2020/2020-01/IMG_0001.JPG").is_file());
 }

@@ -329,12 +329,29 @@ impl Catalog {
 
     /// Every asset ever exported, by uuid.
     pub fn assets(&self) -> Result<HashMap<String, AssetRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since FROM assets")
-            .map_err(self.err())?;
+        self.asset_records("SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since FROM assets", [])
+    }
+
+    /// The records of the assets with these uuids (those the catalog has):
+    /// what a run that read only a few assets needs.
+    pub fn assets_with_uuids(&self, uuids: &[&str]) -> Result<HashMap<String, AssetRecord>> {
+        let list = serde_json::to_string(uuids)
+            .map_err(|e| self.err()(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        self.asset_records(
+            "SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since FROM assets
+             WHERE uuid IN (SELECT value FROM json_each(?1))",
+            [list],
+        )
+    }
+
+    fn asset_records(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<HashMap<String, AssetRecord>> {
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params, |r| {
                 Ok(AssetRecord {
                     uuid: r.get(0)?,
                     folder: r.get(1)?,

@@ -93,7 +93,6 @@ impl<'a> Engine<'a> {
                     && !rec.original_missing
                     && !rec.failed;
                 if unchanged && !self.options.check {
-                    self.unchanged += 1;
                     if rec.gone_since.is_some() {
                         // Back in the library (restored from Recently Deleted).
                         work.push(AssetWork {
@@ -108,6 +107,9 @@ impl<'a> Engine<'a> {
                             original_missing: false,
                             touch: true,
                         });
+                    } else {
+                        // Counted here: it has no work for `apply` to count.
+                        self.unchanged += 1;
                     }
                     continue;
                 }

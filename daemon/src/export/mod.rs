@@ -9,9 +9,10 @@
 //!    the run ends there. It also ends there when the history moved on but
 //!    records only changes to entities the reader never reads (Photos'
 //!    background analysis: moments, highlights, face prints).
-//! 2. reads the library (one snapshot) and the catalog, and plans each
-//!    asset: an asset whose fingerprint is unchanged costs nothing; a changed
-//!    one rewrites only files whose source key changed.
+//! 2. reads the assets the history names (or, when it cannot name them, the
+//!    whole library, one snapshot) and their catalog records, and plans
+//!    each asset: an asset whose fingerprint is unchanged costs nothing; a
+//!    changed one rewrites only files whose source key changed.
 //! 3. checks free space for what it will write, then writes each file
 //!    atomically. A file it replaces moves to `Versions/<run>/` first.
 //! 4. marks assets no longer in the library as gone; their files stay.
@@ -33,7 +34,7 @@ use serde::Serialize;
 
 use crate::catalog::{AssetRecord, Catalog, CatalogError, RunCounts, RunStatus};
 use crate::destination::{Destination, DestinationError, Enrol};
-use crate::library::{Asset, LibraryError, PhotosLibrary};
+use crate::library::{Asset, HistoryChanges, LibraryError, PhotosLibrary};
 use crate::write::WriteError;
 
 pub use naming::FolderTemplate;
@@ -242,7 +243,8 @@ pub fn export(
     // The run may end here when the last complete run, with the same
     // options and source, left nothing to retry, and either the library's
     // database is exactly as it was then, or Photos' history since then
-    // records only changes the reader never looks at.
+    // records only changes the reader never looks at. When the history
+    // names the few assets that changed, only those are read.
     let comparable = last.as_ref().filter(|l| {
         !options.check
             && pending == 0
@@ -251,17 +253,19 @@ pub fn export(
             && l.options_key == options.key()
             && l.source.as_deref() == Some(source.as_str())
     });
-    let up_to_date = match comparable {
+    let changes = match comparable {
         Some(l) if l.history == history && l.source_stamp.as_deref() == Some(stamp.as_str()) => {
-            true
+            HistoryChanges::Nothing
         }
         Some(l) => match l.history {
-            Some(since) if history > Some(since) => !library.may_have_changed_since(since)?,
-            _ => false,
+            Some(since) if history > Some(since) => {
+                library.changes_since(since, narrow_limit(present))?
+            }
+            _ => HistoryChanges::Anything("the library changed outside its history".into()),
         },
-        None => false,
+        None => HistoryChanges::Anything("no earlier complete run to compare with".into()),
     };
-    if up_to_date {
+    if changes == HistoryChanges::Nothing {
         report.up_to_date = true;
         report.counts.unchanged = present;
         if let (Some(c), false) = (&catalog, options.dry_run) {
@@ -278,13 +282,13 @@ pub fn export(
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    let known = match &catalog {
-        Some(c) => c.assets()?,
-        None => HashMap::new(),
-    };
 
-    let snapshot = library.read()?;
-    let mut assets: Vec<&Asset> = snapshot.assets.iter().filter(|a| !a.trashed).collect();
+    let RunInput {
+        assets: library_assets,
+        known,
+        only,
+    } = read_input(&library, catalog.as_ref(), &changes)?;
+    let mut assets: Vec<&Asset> = library_assets.iter().filter(|a| !a.trashed).collect();
     assets.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.uuid.cmp(&b.uuid)));
 
     let mut engine = apply::Engine::new(
@@ -309,15 +313,28 @@ pub fn export(
         }
     }
 
+    let nothing_to_do = plans.is_empty();
     let result = engine.apply(plans, progress, &mut report);
     progress.finish();
-    let present: HashSet<&str> = assets.iter().map(|a| a.uuid.as_str()).collect();
+    let in_library: HashSet<&str> = assets.iter().map(|a| a.uuid.as_str()).collect();
+    // Gone: catalogued, still counted in the library, and not among the
+    // assets read; a run that read only some assets judges only those.
     let gone: Vec<String> = known
         .values()
-        .filter(|a| a.gone_since.is_none() && !present.contains(a.uuid.as_str()))
+        .filter(|a| a.gone_since.is_none() && !in_library.contains(a.uuid.as_str()))
+        .filter(|a| only.as_ref().is_none_or(|o| o.contains(a.uuid.as_str())))
         .map(|a| a.uuid.clone())
         .collect();
     report.counts.gone = gone.len() as u64;
+    if let Some(read) = &only {
+        // The assets not read are unchanged by the history's own account.
+        let read_present = known
+            .values()
+            .filter(|a| a.gone_since.is_none() && read.contains(a.uuid.as_str()))
+            .count() as u64;
+        report.counts.unchanged += present.saturating_sub(read_present);
+    }
+    report.up_to_date = nothing_to_do && gone.is_empty() && result.is_ok();
     report.seconds = started.elapsed().as_secs_f64();
     if let (Some(c), Some(run)) = (&catalog, engine.run) {
         let (status, error) = match &result {
@@ -341,6 +358,79 @@ pub fn export(
         )?;
     }
     result.map(|()| report)
+}
+
+/// Up to how many assets a run reads one by one, from the history's list,
+/// before reading the whole library instead: a quarter of the library
+/// (reading by key costs more per asset than one pass over all of them).
+fn narrow_limit(assets_in_library: u64) -> usize {
+    usize::try_from(assets_in_library / 4)
+        .unwrap_or(usize::MAX)
+        .max(1000)
+}
+
+/// What a run works on.
+struct RunInput {
+    /// The assets read from the library, trashed ones included.
+    assets: Vec<Asset>,
+    /// The catalog's records to compare them with.
+    known: HashMap<String, AssetRecord>,
+    /// When only some assets were read, their uuids: the run judges nothing
+    /// else (in particular, no other asset is gone).
+    only: Option<HashSet<String>>,
+}
+
+/// Reads the assets `changes` names, or all of them, with their records.
+fn read_input(
+    library: &PhotosLibrary,
+    catalog: Option<&Catalog>,
+    changes: &HistoryChanges,
+) -> Result<RunInput, ExportError> {
+    let everything = |why: &str| -> Result<RunInput, ExportError> {
+        tracing::debug!(why, "reading every asset");
+        let known = match catalog {
+            Some(c) => c.assets()?,
+            None => HashMap::new(),
+        };
+        Ok(RunInput {
+            assets: library.read()?.assets,
+            known,
+            only: None,
+        })
+    };
+    let pks = match changes {
+        HistoryChanges::Assets(pks) => pks,
+        HistoryChanges::Anything(why) => return everything(why),
+        HistoryChanges::Nothing => return everything("asked to read"),
+    };
+    let assets = library.read_assets(pks)?;
+    if assets.len() != pks.len() {
+        return everything("an asset named by the history is no longer in the library");
+    }
+    tracing::debug!(
+        assets = assets.len(),
+        "reading only the assets the history names"
+    );
+    let uuids: Vec<&str> = assets.iter().map(|a| a.uuid.as_str()).collect();
+    let mut known = match catalog {
+        Some(c) => c.assets_with_uuids(&uuids)?,
+        None => HashMap::new(),
+    };
+    // A new asset needs a name, chosen against every name already taken.
+    if let Some(c) = catalog {
+        if assets
+            .iter()
+            .any(|a| !a.trashed && !known.contains_key(&a.uuid))
+        {
+            known = c.assets()?;
+        }
+    }
+    let only = Some(uuids.into_iter().map(str::to_string).collect());
+    Ok(RunInput {
+        assets,
+        known,
+        only,
+    })
 }
 
 fn folder_has_entries(dir: &Path) -> bool {

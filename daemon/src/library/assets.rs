@@ -105,14 +105,35 @@ enum C {
     Description,
 }
 
-fn asset_query(s: &Schema) -> String {
+/// The assets a read is limited to: a list of primary keys, written into
+/// the queries as SQL integer literals (numbers only, so nothing to escape;
+/// SQLite turns a long `IN` list into one temporary index).
+#[derive(Debug, Clone)]
+pub(crate) struct OnlyAssets(String);
+
+impl OnlyAssets {
+    /// The assets with these primary keys.
+    pub(crate) fn new(pks: &[i64]) -> Self {
+        let list: Vec<String> = pks.iter().map(i64::to_string).collect();
+        OnlyAssets(list.join(","))
+    }
+
+    /// `" AND <expr> IN (...)"`, to narrow a query with a `WHERE` clause.
+    pub(crate) fn and(&self, expr: &str) -> String {
+        format!(" AND {expr} IN ({})", self.0)
+    }
+}
+
+/// `" AND <expr> IN (...)"` when the read is limited, else nothing.
+pub(crate) fn narrow(only: Option<&OnlyAssets>, expr: &str) -> String {
+    only.map(|o| o.and(expr)).unwrap_or_default()
+}
+
+fn asset_query(s: &Schema, only: Option<&OnlyAssets>) -> String {
     let a = Some(&s.asset);
     // Attribute and description rows are joined only when the link columns
     // exist; otherwise their columns read as NULL.
-    let aa = s
-        .attributes
-        .as_ref()
-        .filter(|t| s.has_column(&t.table, "ZASSET"));
+    let aa = s.linked_attributes();
     let d = s
         .description
         .as_ref()
@@ -169,7 +190,10 @@ fn asset_query(s: &Schema) -> String {
     // of the GenericAsset hierarchy in the same table).
     if s.has_column(&s.asset.table, "Z_ENT") {
         sql.push_str(&format!(" WHERE a.Z_ENT = {}", s.asset.lineage[0]));
+    } else {
+        sql.push_str(" WHERE 1");
     }
+    sql.push_str(&narrow(only, "a.Z_PK"));
     // In primary-key order, to merge with the resource rows.
     sql.push_str(" ORDER BY a.Z_PK");
     sql
@@ -209,19 +233,34 @@ pub(crate) struct Relations {
     pub(crate) persons: FxHashMap<i64, Vec<Arc<str>>>,
 }
 
-/// Reads every asset with its relations; `root` is the library folder, used
-/// to check which files are present.
+/// Which of the assets read to keep.
+pub(crate) type Keep<'k> = &'k dyn Fn(&Asset) -> bool;
+
+/// Assets read, ordered by capture time then uuid.
+pub(crate) struct ReadAssets {
+    /// The assets kept.
+    pub(crate) assets: Vec<Asset>,
+    /// When a [`Keep`] filter was given: the uuids of every asset read that
+    /// is not in the trash, kept or not.
+    pub(crate) in_library: Vec<String>,
+}
+
+/// Reads every asset (or, with `only`, those assets) with its relations,
+/// keeping those `keep` accepts (all without it); `root` is the library
+/// folder, used to check which files are present.
 pub(crate) fn read_assets(
     conn: &Connection,
     schema: &Schema,
     model_version: u32,
     relations: &mut Relations,
     root: &std::path::Path,
-) -> Result<Vec<Asset>, rusqlite::Error> {
-    let sql = asset_query(schema);
+    only: Option<&OnlyAssets>,
+    keep: Option<Keep>,
+) -> Result<ReadAssets, rusqlite::Error> {
+    let sql = asset_query(schema, only);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    let mut resource_stmt = match relations::resource_query(schema) {
+    let mut resource_stmt = match relations::resource_query(schema, only) {
         Some(q) => Some(conn.prepare(&q)?),
         None => None,
     };
@@ -232,6 +271,7 @@ pub(crate) fn read_assets(
     let mut presence = Presence::new(root);
     let mut utis = Interner::default();
     let mut assets = Vec::new();
+    let mut in_library = Vec::new();
     let mut last_pk = None;
     while let Some(row) = rows.next()? {
         let raw = Raw { row };
@@ -252,10 +292,19 @@ pub(crate) fn read_assets(
             utis: &mut utis,
             model_version,
         };
-        assets.push(build_asset(pk, uuid, &raw, &resource_rows, context));
+        let asset = build_asset(pk, uuid, &raw, &resource_rows, context);
+        if let Some(keep) = keep {
+            if !asset.trashed {
+                in_library.push(asset.uuid.clone());
+            }
+            if !keep(&asset) {
+                continue;
+            }
+        }
+        assets.push(asset);
     }
     assets.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.uuid.cmp(&b.uuid)));
-    Ok(assets)
+    Ok(ReadAssets { assets, in_library })
 }
 
 /// What building one asset needs besides its own rows.

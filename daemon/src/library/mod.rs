@@ -6,6 +6,7 @@
 //! included), while Photos may be writing. No byte of the library changes.
 
 mod assets;
+mod changes;
 mod error;
 mod fingerprint;
 mod model;
@@ -19,6 +20,7 @@ mod uti;
 
 use std::path::{Path, PathBuf};
 
+pub use changes::HistoryChanges;
 pub use error::LibraryError;
 pub use model::{
     Album, AlbumRef, Asset, AssetFlags, AssetKind, Burst, HistoryPosition, LibrarySnapshot,
@@ -26,6 +28,7 @@ pub use model::{
 };
 pub use resources::extension_for_uti;
 
+use assets::OnlyAssets;
 pub(crate) use open::Database;
 use open::LibraryPaths;
 use schema::{Schema, SchemaError};
@@ -36,6 +39,15 @@ pub struct PhotosLibrary {
     db: Database,
     version: LibraryVersion,
     schema: Schema,
+}
+
+/// The assets an incremental run asked for, from a read of every asset.
+pub struct Selection {
+    /// The assets kept, ordered by capture time then uuid.
+    pub assets: Vec<Asset>,
+    /// The uuid of every asset in the library (not in the trash), kept or
+    /// not: what tells the run which assets are gone.
+    pub in_library: Vec<String>,
 }
 
 /// Who holds the library open, from `database/Photos.sqlite.lock`.
@@ -95,18 +107,48 @@ impl PhotosLibrary {
 
     /// Reads every asset and album in one consistent snapshot.
     pub fn read(&self) -> Result<LibrarySnapshot, LibraryError> {
-        let snapshot = self.read_from(&self.db)?;
+        Ok(self.read_consistently(None, None)?.0)
+    }
+
+    /// Reads the assets with these primary keys (as
+    /// [`changes_since`](Self::changes_since) names them), with everything
+    /// [`read`](Self::read) gives them, trashed ones included. A key that is
+    /// not an asset (any more) is not in the result.
+    pub fn read_assets(&self, pks: &[i64]) -> Result<Vec<Asset>, LibraryError> {
+        let only = OnlyAssets::new(pks);
+        Ok(self.read_consistently(Some(&only), None)?.0.assets)
+    }
+
+    /// Reads every asset like [`read`](Self::read) but keeps only those
+    /// `keep` accepts, dropping each other one as soon as it is read: an
+    /// incremental run that compares 100,000 fingerprints holds only the
+    /// assets that changed. `keep` may be called more than once for an
+    /// asset (a read that Photos disturbed is read again).
+    pub fn read_selected(&self, keep: &dyn Fn(&Asset) -> bool) -> Result<Selection, LibraryError> {
+        let (snapshot, in_library) = self.read_consistently(None, Some(keep))?;
+        Ok(Selection {
+            assets: snapshot.assets,
+            in_library,
+        })
+    }
+
+    fn read_consistently(
+        &self,
+        only: Option<&OnlyAssets>,
+        keep: Option<assets::Keep>,
+    ) -> Result<(LibrarySnapshot, Vec<String>), LibraryError> {
+        let read = self.read_from(&self.db, only, keep)?;
         if self.db.unchanged_since_open() {
-            return Ok(snapshot);
+            return Ok(read);
         }
         // Photos rewrote the database file while we read it without locks:
         // read again through a fresh connection, which sees its WAL.
         for _ in 0..3 {
             tracing::debug!("the database changed while being read; reading it again");
             let db = Database::open(&self.paths)?;
-            let snapshot = self.read_from(&db)?;
+            let read = self.read_from(&db, only, keep)?;
             if db.unchanged_since_open() {
-                return Ok(snapshot);
+                return Ok(read);
             }
         }
         Err(LibraryError::Busy {
@@ -114,7 +156,12 @@ impl PhotosLibrary {
         })
     }
 
-    fn read_from(&self, db: &Database) -> Result<LibrarySnapshot, LibraryError> {
+    fn read_from(
+        &self,
+        db: &Database,
+        only: Option<&OnlyAssets>,
+        keep: Option<assets::Keep>,
+    ) -> Result<(LibrarySnapshot, Vec<String>), LibraryError> {
         let root = &self.paths.root;
         let err = |e| LibraryError::sqlite(root, e);
         let conn = &db.conn;
@@ -124,22 +171,25 @@ impl PhotosLibrary {
         let result = (|| {
             let started = std::time::Instant::now();
             let history = history(&self.schema, conn)?;
-            let (mut relations, albums) = relations::read(conn, &self.schema)?;
+            let (mut relations, albums) = relations::read(conn, &self.schema, only)?;
             tracing::debug!(elapsed = ?started.elapsed(), "read keywords, albums, persons and resources");
-            let assets = assets::read_assets(
+            let read = assets::read_assets(
                 conn,
                 &self.schema,
                 self.version.model_version,
                 &mut relations,
                 root,
+                only,
+                keep,
             )?;
-            tracing::debug!(elapsed = ?started.elapsed(), assets = assets.len(), "read assets");
-            Ok(LibrarySnapshot {
+            tracing::debug!(elapsed = ?started.elapsed(), assets = read.assets.len(), "read assets");
+            let snapshot = LibrarySnapshot {
                 version: self.version.clone(),
-                assets,
-                albums,
+                assets: read.assets,
+                albums: if only.is_some() { Vec::new() } else { albums },
                 history,
-            })
+            };
+            Ok((snapshot, read.in_library))
         })();
         // Ending a read transaction cannot lose anything; a failure here is
         // not worth masking the real result.
@@ -153,47 +203,32 @@ impl PhotosLibrary {
         history(&self.schema, &self.db.conn).map_err(|e| LibraryError::sqlite(&self.paths.root, e))
     }
 
-    /// Whether Photos' history since transaction `since` records a change
-    /// that could alter what [`read`](Self::read) returns: `false` only when
-    /// the history after `since` is complete (nothing newer was pruned) and
-    /// every change in it is to an entity the reader never reads (moments,
-    /// highlights, face prints, search data: what Photos' background
-    /// analysis rewrites all day). Anything unclear answers `true`.
+    /// What Photos' history records since transaction `since`, narrowed to
+    /// the assets whose backup could differ (at most `limit` of them):
+    /// nothing, when every change is to an entity the reader never reads
+    /// (moments, highlights, face prints, search data: what Photos'
+    /// background analysis rewrites all day); those assets, when the changes
+    /// can be traced to them; anything, when not (the history was pruned
+    /// past `since`, an asset was deleted, too many assets changed).
     ///
-    /// This lets an incremental run skip reading every asset when the
-    /// library moved on without touching anything a backup reflects. It
-    /// trusts that writers record their changes in the history, as Photos
-    /// does; a writer that bypasses it is caught by the next run whose
-    /// history position has not moved (see `database_stamp`).
-    pub fn may_have_changed_since(&self, since: i64) -> Result<bool, LibraryError> {
-        if !self.schema.has_history {
-            return Ok(true);
-        }
+    /// This lets an incremental run read only what changed. It trusts that
+    /// writers record their changes in the history, as Photos does; a writer
+    /// that bypasses it is caught by the next run whose history position
+    /// has not moved (see `database_stamp`).
+    pub fn changes_since(&self, since: i64, limit: usize) -> Result<HistoryChanges, LibraryError> {
         let conn = &self.db.conn;
         let err = |e| LibraryError::sqlite(&self.paths.root, e);
-        let (oldest, newest): (Option<i64>, Option<i64>) = conn
-            .query_row("SELECT min(Z_PK), max(Z_PK) FROM ATRANSACTION", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .map_err(err)?;
-        // Pruned past our position, or reset: the gap may hide anything.
-        let (Some(oldest), Some(newest)) = (oldest, newest) else {
-            return Ok(true);
-        };
-        if oldest > since.saturating_add(1) || newest < since {
-            return Ok(true);
+        // One read transaction, so the tables agree with each other.
+        conn.execute_batch("BEGIN DEFERRED").map_err(err)?;
+        let result = changes::since(conn, &self.schema, since, limit);
+        let _ = conn.execute_batch("COMMIT");
+        if !self.db.unchanged_since_open() {
+            // Read without locks while Photos rewrote the file: may be torn.
+            return Ok(HistoryChanges::Anything(
+                "the library changed while its history was read".into(),
+            ));
         }
-        let mut stmt = conn
-            .prepare("SELECT DISTINCT ZENTITY FROM ACHANGE WHERE ZTRANSACTIONID > ?1")
-            .map_err(err)?;
-        let mut rows = stmt.query([since]).map_err(err)?;
-        while let Some(row) = rows.next().map_err(err)? {
-            match row.get::<_, Option<i64>>(0).map_err(err)? {
-                Some(entity) if !self.schema.read_entities.contains(&entity) => {}
-                _ => return Ok(true),
-            }
-        }
-        Ok(false)
+        result.map_err(err)
     }
 
     /// Size and modification time of the database and its WAL: any write

@@ -9,7 +9,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use rustc_hash::FxHashMap;
 
-use super::assets::Relations;
+use super::assets::{narrow, OnlyAssets, Relations};
 use super::model::{Album, AlbumRef};
 use super::names;
 use super::resources::ResourceRow;
@@ -28,16 +28,18 @@ mod album_kind {
 
 /// Reads keywords, persons and album memberships by asset, and the albums
 /// themselves for the snapshot. Resources, the bulk of the rows, are
-/// streamed instead ([`ResourceStream`]).
+/// streamed instead ([`ResourceStream`]). With `only`, the relations of
+/// those assets alone are read, and the albums list only their members.
 pub(crate) fn read(
     conn: &Connection,
     s: &Schema,
+    only: Option<&OnlyAssets>,
 ) -> Result<(Relations, Vec<Album>), rusqlite::Error> {
-    let (albums_by_asset, albums) = albums(conn, s)?;
+    let (albums_by_asset, albums) = albums(conn, s, only)?;
     let relations = Relations {
-        keywords: keywords(conn, s)?,
+        keywords: keywords(conn, s, only)?,
         albums: albums_by_asset,
-        persons: persons(conn, s)?,
+        persons: persons(conn, s, only)?,
     };
     Ok((relations, albums))
 }
@@ -62,6 +64,7 @@ impl Interner {
 fn keywords(
     conn: &Connection,
     s: &Schema,
+    only: Option<&OnlyAssets>,
 ) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
     let mut out: FxHashMap<i64, Vec<Arc<str>>> = FxHashMap::default();
     let (Some(join), Some(attrs), Some(kw)) = (&s.keywords, &s.attributes, &s.keyword) else {
@@ -72,12 +75,13 @@ fn keywords(
     }
     let sql = format!(
         "SELECT aa.ZASSET, k.ZTITLE FROM {j} j JOIN {aa} aa ON aa.Z_PK = j.{l} JOIN {k} k ON k.Z_PK = j.{r}
-         WHERE aa.ZASSET IS NOT NULL AND k.ZTITLE IS NOT NULL AND k.ZTITLE != ''",
+         WHERE aa.ZASSET IS NOT NULL AND k.ZTITLE IS NOT NULL AND k.ZTITLE != ''{only}",
         j = join.table,
         aa = attrs.table,
         l = join.left,
         k = kw.table,
-        r = join.right
+        r = join.right,
+        only = narrow(only, "aa.ZASSET"),
     );
     let mut names = Interner::default();
     let mut stmt = conn.prepare(&sql)?;
@@ -92,6 +96,7 @@ fn keywords(
 fn persons(
     conn: &Connection,
     s: &Schema,
+    only: Option<&OnlyAssets>,
 ) -> Result<FxHashMap<i64, Vec<Arc<str>>>, rusqlite::Error> {
     let mut out: FxHashMap<i64, Vec<Arc<str>>> = FxHashMap::default();
     let (Some(face), Some(person), Some(fa), Some(fp)) = (
@@ -104,9 +109,10 @@ fn persons(
     };
     let name = s.col(Some(person), "p", "ZFULLNAME");
     let sql = format!(
-        "SELECT f.{fa}, {name} FROM {f} f JOIN {p} p ON p.Z_PK = f.{fp} WHERE f.{fa} IS NOT NULL",
+        "SELECT f.{fa}, {name} FROM {f} f JOIN {p} p ON p.Z_PK = f.{fp} WHERE f.{fa} IS NOT NULL{only}",
         f = face.table,
-        p = person.table
+        p = person.table,
+        only = narrow(only, &format!("f.{fa}")),
     );
     let mut names = Interner::default();
     let mut stmt = conn.prepare(&sql)?;
@@ -137,7 +143,11 @@ struct AlbumRow {
     trashed: bool,
 }
 
-fn albums(conn: &Connection, s: &Schema) -> Result<(AlbumsByAsset, Vec<Album>), rusqlite::Error> {
+fn albums(
+    conn: &Connection,
+    s: &Schema,
+    only: Option<&OnlyAssets>,
+) -> Result<(AlbumsByAsset, Vec<Album>), rusqlite::Error> {
     let mut by_asset: FxHashMap<i64, Vec<AlbumRef>> = FxHashMap::default();
     let Some(album) = &s.album else {
         return Ok((by_asset, Vec::new()));
@@ -205,11 +215,12 @@ fn albums(conn: &Connection, s: &Schema) -> Result<(AlbumsByAsset, Vec<Album>), 
     if let Some(join) = &s.album_assets {
         let uuid_col = s.col(Some(&s.asset), "a", "ZUUID");
         let sql = format!(
-            "SELECT j.{l}, j.{r}, {uuid_col} FROM {j} j JOIN {at} a ON a.Z_PK = j.{r}",
+            "SELECT j.{l}, j.{r}, {uuid_col} FROM {j} j JOIN {at} a ON a.Z_PK = j.{r} WHERE 1{only}",
             l = join.left,
             r = join.right,
             j = join.table,
-            at = s.asset.table
+            at = s.asset.table,
+            only = narrow(only, &format!("j.{}", join.right)),
         );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
@@ -242,7 +253,7 @@ fn albums(conn: &Connection, s: &Schema) -> Result<(AlbumsByAsset, Vec<Album>), 
 /// The query listing the resource rows that matter for a backup, ordered
 /// by asset so they can be merged with the asset rows as both stream by;
 /// `None` when the library has no resource table.
-pub(crate) fn resource_query(s: &Schema) -> Option<String> {
+pub(crate) fn resource_query(s: &Schema, only: Option<&OnlyAssets>) -> Option<String> {
     let res = s.resource.as_ref()?;
     let r = Some(res);
     if !s.has_column(&res.table, "ZASSET") || !s.has_column(&res.table, "ZRESOURCETYPE") {
@@ -300,6 +311,7 @@ pub(crate) fn resource_query(s: &Schema) -> Option<String> {
     if s.has_column(&res.table, "ZVERSION") {
         sql.push_str(" AND r.ZVERSION IN (0, 2)");
     }
+    sql.push_str(&narrow(only, "r.ZASSET"));
     sql.push_str(" ORDER BY r.ZASSET");
     Some(sql)
 }

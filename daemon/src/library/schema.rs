@@ -59,10 +59,10 @@ pub(crate) struct Schema {
     pub(crate) face_person_column: Option<String>,
     /// The persistent-history tables exist.
     pub(crate) has_history: bool,
-    /// Numbers of every entity stored in a table the reader reads (with all
-    /// the entities sharing such a table): a history change to any other
-    /// entity cannot change what the reader returns.
-    pub(crate) read_entities: HashSet<i64>,
+    /// Every entity stored in a table the reader reads (with all the
+    /// entities sharing such a table), by number, with that table: a history
+    /// change to any other entity cannot change what the reader returns.
+    pub(crate) read_entities: HashMap<i64, String>,
     columns: HashMap<String, HashSet<String>>,
 }
 
@@ -145,12 +145,10 @@ impl Schema {
         let read_entities = entities
             .name_of
             .iter()
-            .filter(|(_, name)| {
-                entities
-                    .get(name)
-                    .is_some_and(|e| read_tables.contains(&e.table))
+            .filter_map(|(&ent, name)| {
+                let table = entities.get(name)?.table;
+                read_tables.contains(&table).then_some((ent, table))
             })
-            .map(|(&ent, _)| ent)
             .collect();
 
         let schema = Schema {
@@ -182,6 +180,14 @@ impl Schema {
             }
         }
         Ok(schema)
+    }
+
+    /// The asset-attributes entity, when its rows point at their asset
+    /// (`ZASSET`): only then are they joined to assets.
+    pub(crate) fn linked_attributes(&self) -> Option<&Entity> {
+        self.attributes
+            .as_ref()
+            .filter(|a| self.has_column(&a.table, "ZASSET"))
     }
 
     /// Whether `table` has `column`.
