@@ -280,6 +280,7 @@ fn a_deleted_asset_or_resource_row_makes_the_run_read_everything() {
     record_changes(&lib, &[("InternalResource", "999", DELETE)]);
     let summary = export_ok(&lib.path, &dest, &[]);
     assert_eq!(summary["updated"], 1, "{summary}");
+    assert_eq!(summary["unchanged"], 1, "{summary}");
     assert!(sidecar(&dest, "IMG_0002.xmp").contains("Seen"));
 
     // A deleted asset: its uuid is gone with its row.

@@ -327,6 +327,11 @@ impl Catalog {
             .map_err(self.err())
     }
 
+    /// The catalog file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Every asset ever exported, by uuid.
     pub fn assets(&self) -> Result<HashMap<String, AssetRecord>> {
         self.asset_records("SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since FROM assets", [])

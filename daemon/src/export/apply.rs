@@ -41,6 +41,21 @@ pub(super) struct AssetWork<'a> {
     touch: bool,
 }
 
+/// Whether the asset was completely exported as it is now: same
+/// fingerprint, nothing missing, nothing failed.
+fn exported_as_is(rec: &AssetRecord, asset: &Asset) -> bool {
+    rec.fingerprint.as_deref() == Some(asset.fingerprint.as_str())
+        && !rec.original_missing
+        && !rec.failed
+}
+
+/// Whether a run has nothing to do for the asset: exported as it is, still
+/// counted in the library, and no `--check`. [`Engine::plan`] skips such an
+/// asset; a run may drop it before planning.
+pub(super) fn settled(rec: &AssetRecord, asset: &Asset, check: bool) -> bool {
+    exported_as_is(rec, asset) && !check && rec.gone_since.is_none()
+}
+
 /// State of one run.
 pub(super) struct Engine<'a> {
     dest: Option<&'a Destination>,
@@ -89,10 +104,7 @@ impl<'a> Engine<'a> {
         for &asset in assets {
             let known = self.known.get(&asset.uuid);
             if let Some(rec) = known {
-                let unchanged = rec.fingerprint.as_deref() == Some(asset.fingerprint.as_str())
-                    && !rec.original_missing
-                    && !rec.failed;
-                if unchanged && !self.options.check {
+                if exported_as_is(rec, asset) && !self.options.check {
                     if rec.gone_since.is_some() {
                         // Back in the library (restored from Recently Deleted).
                         work.push(AssetWork {

@@ -26,7 +26,7 @@ pub mod xmp;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -283,20 +283,16 @@ pub fn export(
         return Ok(report);
     }
 
-    let RunInput {
-        assets: library_assets,
-        known,
-        only,
-    } = read_input(&library, catalog.as_ref(), &changes)?;
-    let mut assets: Vec<&Asset> = library_assets.iter().filter(|a| !a.trashed).collect();
-    assets.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.uuid.cmp(&b.uuid)));
+    let input = read_input(&library, catalog.as_ref(), &changes, options, present)?;
+    let assets: Vec<&Asset> = input.assets.iter().filter(|a| !a.trashed).collect();
+    let known = &input.known;
 
     let mut engine = apply::Engine::new(
         destination.as_ref(),
         catalog.as_ref(),
         options,
         run_started,
-        &known,
+        known,
     );
     let plans = engine.plan(&assets, library.root())?;
 
@@ -316,24 +312,21 @@ pub fn export(
     let nothing_to_do = plans.is_empty();
     let result = engine.apply(plans, progress, &mut report);
     progress.finish();
-    let in_library: HashSet<&str> = assets.iter().map(|a| a.uuid.as_str()).collect();
-    // Gone: catalogued, still counted in the library, and not among the
-    // assets read; a run that read only some assets judges only those.
+    // Gone: catalogued, still counted in the library, and not in it now; a
+    // run that read only some assets judges only those.
     let gone: Vec<String> = known
         .values()
-        .filter(|a| a.gone_since.is_none() && !in_library.contains(a.uuid.as_str()))
-        .filter(|a| only.as_ref().is_none_or(|o| o.contains(a.uuid.as_str())))
+        .filter(|a| a.gone_since.is_none() && !input.in_library.contains(a.uuid.as_str()))
+        .filter(|a| {
+            input
+                .only
+                .as_ref()
+                .is_none_or(|o| o.contains(a.uuid.as_str()))
+        })
         .map(|a| a.uuid.clone())
         .collect();
     report.counts.gone = gone.len() as u64;
-    if let Some(read) = &only {
-        // The assets not read are unchanged by the history's own account.
-        let read_present = known
-            .values()
-            .filter(|a| a.gone_since.is_none() && read.contains(a.uuid.as_str()))
-            .count() as u64;
-        report.counts.unchanged += present.saturating_sub(read_present);
-    }
+    report.counts.unchanged += input.unchanged_unplanned;
     report.up_to_date = nothing_to_do && gone.is_empty() && result.is_ok();
     report.seconds = started.elapsed().as_secs_f64();
     if let (Some(c), Some(run)) = (&catalog, engine.run) {
@@ -371,41 +364,47 @@ fn narrow_limit(assets_in_library: u64) -> usize {
 
 /// What a run works on.
 struct RunInput {
-    /// The assets read from the library, trashed ones included.
+    /// The assets to plan, trashed ones included, ordered by capture time
+    /// then uuid.
     assets: Vec<Asset>,
     /// The catalog's records to compare them with.
     known: HashMap<String, AssetRecord>,
-    /// When only some assets were read, their uuids: the run judges nothing
-    /// else (in particular, no other asset is gone).
+    /// The uuids of the assets in the library (not trashed) among those the
+    /// run judges.
+    in_library: HashSet<String>,
+    /// When the run read only some assets, their uuids: the run judges
+    /// nothing else (in particular, no other asset is gone).
     only: Option<HashSet<String>>,
+    /// Assets in the library that are unchanged and were not handed to
+    /// the plan at all.
+    unchanged_unplanned: u64,
 }
 
-/// Reads the assets `changes` names, or all of them, with their records.
+/// Reads the assets `changes` names, or all of them, with the catalog
+/// records to compare them with. `present` is the catalog's count of assets
+/// in the library.
 fn read_input(
     library: &PhotosLibrary,
     catalog: Option<&Catalog>,
     changes: &HistoryChanges,
+    options: &ExportOptions,
+    present: u64,
 ) -> Result<RunInput, ExportError> {
-    let everything = |why: &str| -> Result<RunInput, ExportError> {
-        tracing::debug!(why, "reading every asset");
-        let known = match catalog {
-            Some(c) => c.assets()?,
-            None => HashMap::new(),
-        };
-        Ok(RunInput {
-            assets: library.read()?.assets,
-            known,
-            only: None,
-        })
-    };
     let pks = match changes {
         HistoryChanges::Assets(pks) => pks,
-        HistoryChanges::Anything(why) => return everything(why),
-        HistoryChanges::Nothing => return everything("asked to read"),
+        HistoryChanges::Anything(why) => return read_everything(library, catalog, options, why),
+        HistoryChanges::Nothing => {
+            return read_everything(library, catalog, options, "asked to read")
+        }
     };
     let assets = library.read_assets(pks)?;
     if assets.len() != pks.len() {
-        return everything("an asset named by the history is no longer in the library");
+        return read_everything(
+            library,
+            catalog,
+            options,
+            "an asset named by the history is no longer in the library",
+        );
     }
     tracing::debug!(
         assets = assets.len(),
@@ -425,11 +424,89 @@ fn read_input(
             known = c.assets()?;
         }
     }
-    let only = Some(uuids.into_iter().map(str::to_string).collect());
+    let only: HashSet<String> = uuids.into_iter().map(str::to_string).collect();
+    // The assets not read are unchanged by the history's own account.
+    let read_present = known
+        .values()
+        .filter(|a| a.gone_since.is_none() && only.contains(&a.uuid))
+        .count() as u64;
     Ok(RunInput {
+        in_library: assets
+            .iter()
+            .filter(|a| !a.trashed)
+            .map(|a| a.uuid.clone())
+            .collect(),
         assets,
         known,
-        only,
+        only: Some(only),
+        unchanged_unplanned: present.saturating_sub(read_present),
+    })
+}
+
+/// Reads every asset, keeping only those the plan has work for: each
+/// unchanged one is dropped as soon as its fingerprint is compared.
+///
+/// The catalog's records are loaded on a second thread, with their own
+/// connection, while the library's keywords, albums and persons are read
+/// (the first asset waits for them): on two cores the two reads overlap.
+fn read_everything(
+    library: &PhotosLibrary,
+    catalog: Option<&Catalog>,
+    options: &ExportOptions,
+    why: &str,
+) -> Result<RunInput, ExportError> {
+    tracing::debug!(why, "reading every asset");
+    let Some(catalog) = catalog else {
+        let selection = library.read_selected(&|a: &Asset| !a.trashed)?;
+        return Ok(RunInput {
+            unchanged_unplanned: 0,
+            in_library: selection.in_library.into_iter().collect(),
+            assets: selection.assets,
+            known: HashMap::new(),
+            only: None,
+        });
+    };
+    let path = catalog.path();
+    let known: OnceLock<Result<HashMap<String, AssetRecord>, CatalogError>> = OnceLock::new();
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    let receiver = Mutex::new(receiver);
+    let wait_for_known = || {
+        known.get_or_init(|| match receiver.lock().map(|r| r.recv()) {
+            Ok(Ok(records)) => records,
+            // The loading thread ended without a word (it panicked): load
+            // them here instead.
+            _ => catalog.assets(),
+        })
+    };
+    let selection = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let records = Catalog::open_read_only(path).and_then(|c| c.assets());
+            let _ = sender.send(records);
+        });
+        let keep = |a: &Asset| match wait_for_known() {
+            Ok(known) => {
+                !a.trashed
+                    && !known
+                        .get(&a.uuid)
+                        .is_some_and(|r| apply::settled(r, a, options.check))
+            }
+            // Reported below; keeping everything until then is harmless.
+            Err(_) => !a.trashed,
+        };
+        library.read_selected(&keep)
+    })?;
+    wait_for_known();
+    let known = match known.into_inner() {
+        Some(Ok(known)) => known,
+        Some(Err(e)) => return Err(e.into()),
+        None => HashMap::new(),
+    };
+    Ok(RunInput {
+        unchanged_unplanned: (selection.in_library.len() - selection.assets.len()) as u64,
+        in_library: selection.in_library.into_iter().collect(),
+        assets: selection.assets,
+        known,
+        only: None,
     })
 }
 

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::fingerprint;
 use super::model::{AlbumRef, Asset, AssetFlags, AssetKind, Burst};
-use super::presence::Presence;
+pub(crate) use super::presence::Presence;
 use super::relations::{self, Interner, ResourceStream};
 use super::resources::{self, AssetFiles, ResourceRow};
 use super::schema::Schema;
@@ -246,14 +246,14 @@ pub(crate) struct ReadAssets {
 }
 
 /// Reads every asset (or, with `only`, those assets) with its relations,
-/// keeping those `keep` accepts (all without it); `root` is the library
-/// folder, used to check which files are present.
+/// keeping those `keep` accepts (all without it); `presence` answers which
+/// files are on disk.
 pub(crate) fn read_assets(
     conn: &Connection,
     schema: &Schema,
     model_version: u32,
     relations: &mut Relations,
-    root: &std::path::Path,
+    mut presence: Presence,
     only: Option<&OnlyAssets>,
     keep: Option<Keep>,
 ) -> Result<ReadAssets, rusqlite::Error> {
@@ -268,7 +268,6 @@ pub(crate) fn read_assets(
         Some(s) => Some(s.query([])?),
         None => None,
     });
-    let mut presence = Presence::new(root);
     let mut utis = Interner::default();
     let mut assets = Vec::new();
     let mut in_library = Vec::new();
@@ -411,7 +410,7 @@ fn build_asset(
         edited,
         referenced,
         raw_is_original: raw.i64(C::OriginalResourceChoice) == Some(1),
-        uti: raw.text(C::Uti).map(|u| utis.get(u)),
+        uti: raw.text(C::Uti).map(|u| utis.get(&u)),
         original_size: raw
             .i64(C::OriginalFileSize)
             .and_then(|v| u64::try_from(v).ok()),

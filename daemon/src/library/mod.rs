@@ -41,6 +41,10 @@ pub struct PhotosLibrary {
     schema: Schema,
 }
 
+/// The folders whose subfolders hold a library's originals and renders,
+/// listed ahead of a read of every asset.
+const PREFETCHED_FOLDERS: [&str; 2] = ["originals", "resources/renders"];
+
 /// The assets an incremental run asked for, from a read of every asset.
 pub struct Selection {
     /// The assets kept, ordered by capture time then uuid.
@@ -168,17 +172,26 @@ impl PhotosLibrary {
         // One read transaction: every query below sees the same snapshot,
         // even if Photos commits in between.
         conn.execute_batch("BEGIN DEFERRED").map_err(err)?;
-        let result = (|| {
+        let result = std::thread::scope(|scope| {
             let started = std::time::Instant::now();
+            // A read of every asset checks every file: the folders are
+            // listed on another thread while the database is read.
+            let listing = only
+                .is_none()
+                .then(|| scope.spawn(|| assets::Presence::prefetched(root, &PREFETCHED_FOLDERS)));
             let history = history(&self.schema, conn)?;
             let (mut relations, albums) = relations::read(conn, &self.schema, only)?;
             tracing::debug!(elapsed = ?started.elapsed(), "read keywords, albums, persons and resources");
+            let presence = match listing.map(|l| l.join()) {
+                Some(Ok(presence)) => presence,
+                _ => assets::Presence::new(root),
+            };
             let read = assets::read_assets(
                 conn,
                 &self.schema,
                 self.version.model_version,
                 &mut relations,
-                root,
+                presence,
                 only,
                 keep,
             )?;
@@ -190,7 +203,7 @@ impl PhotosLibrary {
                 history,
             };
             Ok((snapshot, read.in_library))
-        })();
+        });
         // Ending a read transaction cannot lose anything; a failure here is
         // not worth masking the real result.
         let _ = conn.execute_batch("COMMIT");

@@ -6,11 +6,10 @@
 //! time to read a 100,000-asset library. Files outside the library
 //! (referenced originals) are asked about one by one.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Memoised listings of the library's folders, for one read of the library.
 pub(crate) struct Presence {
@@ -18,7 +17,7 @@ pub(crate) struct Presence {
     /// Folder (relative to the root) -> names of the regular files in it;
     /// `None` when the folder could not be listed (then files are asked
     /// about one by one).
-    listings: HashMap<PathBuf, Option<FxHashSet<OsString>>>,
+    listings: FxHashMap<PathBuf, Option<FxHashSet<OsString>>>,
 }
 
 impl Presence {
@@ -26,8 +25,29 @@ impl Presence {
     pub(crate) fn new(root: &Path) -> Self {
         Presence {
             root: root.to_path_buf(),
-            listings: HashMap::new(),
+            listings: FxHashMap::default(),
         }
+    }
+
+    /// A memo already holding the listings of every folder inside each of
+    /// `parents` (relative to `root`): where a library keeps its originals
+    /// and renders. Made on another thread while the database is read, it
+    /// takes the listing off the asset loop.
+    pub(crate) fn prefetched(root: &Path, parents: &[&str]) -> Self {
+        let mut presence = Presence::new(root);
+        for parent in parents {
+            let Ok(entries) = std::fs::read_dir(root.join(parent)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    let dir = Path::new(parent).join(entry.file_name());
+                    let listing = list_files(&entry.path());
+                    presence.listings.insert(dir, listing);
+                }
+            }
+        }
+        presence
     }
 
     /// The library folder paths are relative to.
@@ -43,12 +63,11 @@ impl Presence {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return false;
         };
-        let root = &self.root;
-        let listing = self
-            .listings
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| list_files(&root.join(dir)));
-        match listing {
+        if !self.listings.contains_key(dir) {
+            let listing = list_files(&self.root.join(dir));
+            self.listings.insert(dir.to_path_buf(), listing);
+        }
+        match self.listings.get(dir).and_then(Option::as_ref) {
             Some(names) => names.contains(name),
             None => is_file(&self.root.join(path)),
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::assets::{narrow, OnlyAssets, Relations};
 use super::model::{Album, AlbumRef};
@@ -47,16 +47,16 @@ pub(crate) fn read(
 /// Shares one `Arc<str>` between every asset carrying the same name, so a
 /// keyword on 50,000 photos is stored once.
 #[derive(Default)]
-pub(crate) struct Interner(HashMap<String, Arc<str>>);
+pub(crate) struct Interner(FxHashSet<Arc<str>>);
 
 impl Interner {
-    /// The shared copy of `s`.
-    pub(crate) fn get(&mut self, s: String) -> Arc<str> {
-        if let Some(a) = self.0.get(&s) {
+    /// The shared copy of `s`; only a name not seen before is allocated.
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
             return a.clone();
         }
-        let a: Arc<str> = Arc::from(s.as_str());
-        self.0.insert(s, a.clone());
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(a.clone());
         a
     }
 }
@@ -87,8 +87,9 @@ fn keywords(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let title: String = row.get(1)?;
-        out.entry(row.get(0)?).or_default().push(names.get(title));
+        let title = row.get_ref(1)?.as_str()?;
+        let title = names.get(title);
+        out.entry(row.get(0)?).or_default().push(title);
     }
     Ok(out)
 }
@@ -121,12 +122,14 @@ fn persons(
         // Unnamed persons (faces Photos grouped but nobody named) are not
         // persons a user would look for.
         let Some(full) = row
-            .get::<_, Option<String>>(1)?
+            .get_ref(1)?
+            .as_str_or_null()?
             .filter(|n| !n.trim().is_empty())
         else {
             continue;
         };
-        out.entry(row.get(0)?).or_default().push(names.get(full));
+        let full = names.get(full);
+        out.entry(row.get(0)?).or_default().push(full);
     }
     Ok(out)
 }
@@ -172,7 +175,7 @@ fn albums(
                 row.get(0)?,
                 AlbumRow {
                     uuid: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    title: names.get(row.get::<_, Option<String>>(2)?.unwrap_or_default()),
+                    title: names.get(row.get_ref(2)?.as_str_or_null()?.unwrap_or_default()),
                     kind: row.get::<_, Option<i64>>(3)?.unwrap_or(0),
                     parent: row.get(4)?,
                     trashed: row.get::<_, Option<i64>>(5)?.unwrap_or(0) != 0,
@@ -371,8 +374,9 @@ impl<'stmt> ResourceStream<'stmt> {
             _ => None,
         };
         let uti = row
-            .get::<_, Option<String>>(6)?
-            .or_else(|| compact.and_then(uti::from_compact).map(str::to_string))
+            .get_ref(6)?
+            .as_str_or_null()?
+            .or_else(|| compact.and_then(uti::from_compact))
             .map(|u| self.utis.get(u));
         let rel: Option<String> = row.get(8)?;
         let vol: Option<String> = row.get(9)?;
