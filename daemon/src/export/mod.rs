@@ -23,13 +23,14 @@ pub mod naming;
 pub mod plan;
 pub mod xmp;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::Utc;
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::catalog::{AssetRecord, Catalog, CatalogError, RunCounts, RunStatus};
@@ -371,10 +372,10 @@ struct RunInput {
     known: HashMap<String, AssetRecord>,
     /// The uuids of the assets in the library (not trashed) among those the
     /// run judges.
-    in_library: HashSet<String>,
+    in_library: FxHashSet<String>,
     /// When the run read only some assets, their uuids: the run judges
     /// nothing else (in particular, no other asset is gone).
-    only: Option<HashSet<String>>,
+    only: Option<FxHashSet<String>>,
     /// Assets in the library that are unchanged and were not handed to
     /// the plan at all.
     unchanged_unplanned: u64,
@@ -424,7 +425,7 @@ fn read_input(
             known = c.assets()?;
         }
     }
-    let only: HashSet<String> = uuids.into_iter().map(str::to_string).collect();
+    let only: FxHashSet<String> = uuids.into_iter().map(str::to_string).collect();
     // The assets not read are unchanged by the history's own account.
     let read_present = known
         .values()
@@ -467,39 +468,34 @@ fn read_everything(
         });
     };
     let path = catalog.path();
-    let known: OnceLock<Result<HashMap<String, AssetRecord>, CatalogError>> = OnceLock::new();
+    // `None` when the loading thread ended without a word (it panicked):
+    // then every asset is kept, and the records are loaded here after.
+    type Loaded = Option<Result<HashMap<String, AssetRecord>, CatalogError>>;
+    let known: OnceLock<Loaded> = OnceLock::new();
     let (sender, receiver) = std::sync::mpsc::sync_channel(1);
     let receiver = Mutex::new(receiver);
-    let wait_for_known = || {
-        known.get_or_init(|| match receiver.lock().map(|r| r.recv()) {
-            Ok(Ok(records)) => records,
-            // The loading thread ended without a word (it panicked): load
-            // them here instead.
-            _ => catalog.assets(),
-        })
-    };
+    let wait_for_known = || known.get_or_init(|| receiver.lock().ok().and_then(|r| r.recv().ok()));
     let selection = std::thread::scope(|scope| {
         scope.spawn(move || {
             let records = Catalog::open_read_only(path).and_then(|c| c.assets());
             let _ = sender.send(records);
         });
         let keep = |a: &Asset| match wait_for_known() {
-            Ok(known) => {
+            Some(Ok(known)) => {
                 !a.trashed
                     && !known
                         .get(&a.uuid)
                         .is_some_and(|r| apply::settled(r, a, options.check))
             }
             // Reported below; keeping everything until then is harmless.
-            Err(_) => !a.trashed,
+            _ => !a.trashed,
         };
         library.read_selected(&keep)
     })?;
     wait_for_known();
-    let known = match known.into_inner() {
-        Some(Ok(known)) => known,
-        Some(Err(e)) => return Err(e.into()),
-        None => HashMap::new(),
+    let known = match known.into_inner().flatten() {
+        Some(known) => known?,
+        None => catalog.assets()?,
     };
     Ok(RunInput {
         unchanged_unplanned: (selection.in_library.len() - selection.assets.len()) as u64,
