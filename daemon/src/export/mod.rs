@@ -498,7 +498,10 @@ fn read_everything(
         None => catalog.assets()?,
     };
     Ok(RunInput {
-        unchanged_unplanned: (selection.in_library.len() - selection.assets.len()) as u64,
+        unchanged_unplanned: selection
+            .in_library
+            .len()
+            .saturating_sub(selection.assets.len()) as u64,
         in_library: selection.in_library.into_iter().collect(),
         assets: selection.assets,
         known,
