@@ -522,4 +522,68 @@ mod tests {
             );
         }
     }
+
+    /// What the tracing relies on, checked on real libraries: Core Data
+    /// records a relationship change on the rows of both sides. Every album
+    /// membership and every keyword of the fixtures was made in a
+    /// transaction that recorded a change to both the album (keyword) and
+    /// the asset (its attributes).
+    #[test]
+    fn the_fixture_histories_record_both_sides_of_memberships() {
+        let Some(dir) = photovault_testkit::fixtures_dir() else {
+            eprintln!("SKIPPED: ../shared/fixtures is not present");
+            return;
+        };
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "photoslibrary") {
+                continue;
+            }
+            let library = PhotosLibrary::open(&path).unwrap();
+            let s = &library.schema;
+            let conn = &library.db.conn;
+            // (left key, right key) pairs of a join table, and the tables
+            // whose changes must meet in one transaction for each pair.
+            let mut checks = Vec::new();
+            if let (Some(album), Some(j)) = (&s.album, &s.album_assets) {
+                checks.push((j, album.table.clone(), s.asset.table.clone()));
+            }
+            if let (Some(keyword), Some(attrs), Some(j)) = (&s.keyword, &s.attributes, &s.keywords)
+            {
+                checks.push((j, attrs.table.clone(), keyword.table.clone()));
+            }
+            for (join, left_table, right_table) in checks {
+                let in_table = |t: &str| {
+                    let ents: Vec<String> = s
+                        .read_entities
+                        .iter()
+                        .filter(|(_, table)| table.as_str() == t)
+                        .map(|(e, _)| e.to_string())
+                        .collect();
+                    ents.join(",")
+                };
+                let sql = format!(
+                    "SELECT count(*), coalesce(sum(EXISTS(
+                         SELECT 1 FROM ACHANGE l JOIN ACHANGE r ON r.ZTRANSACTIONID = l.ZTRANSACTIONID
+                         WHERE l.ZENTITY IN ({le}) AND l.ZENTITYPK = p.{lc}
+                           AND r.ZENTITY IN ({re}) AND r.ZENTITYPK = p.{rc})), 0)
+                     FROM {jt} p",
+                    le = in_table(&left_table),
+                    re = in_table(&right_table),
+                    lc = join.left,
+                    rc = join.right,
+                    jt = join.table,
+                );
+                let (pairs, both): (i64, i64) = conn
+                    .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap();
+                eprintln!(
+                    "{}: {}: {both} of {pairs} links recorded on both sides",
+                    path.display(),
+                    join.table
+                );
+                assert_eq!(both, pairs, "{} {}", path.display(), join.table);
+            }
+        }
+    }
 }
