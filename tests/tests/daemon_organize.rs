@@ -181,3 +181,42 @@ fn a_source_folder_is_organized_onto_the_drive_once_files_are_complete() {
     // The source is exactly as it was written.
     assert_eq!(tree_fingerprint(&src), source_before);
 }
+
+#[test]
+fn a_source_time_zone_names_its_videos_in_that_zone() {
+    use photovault_testkit::at;
+    use photovault_testkit::media::{movie, MovieInfo};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("camera");
+    // QuickTime stores UTC: 12:00 UTC is 14:00 in Paris in July, whatever
+    // the zone of the computer running the daemon.
+    write(
+        &src.join("clip.mp4"),
+        &movie(&MovieInfo {
+            created: at(0, 2024, 7, 1, 12, 0, 0),
+            duration: 1.0,
+            width: 16,
+            height: 16,
+            gps: None,
+            content_identifier: None,
+            unique: "clip",
+            quicktime: false,
+        }),
+    );
+    let extra = format!(
+        "notifications = \"off\"\n\n[[source]]\nkind = \"folder\"\npath = {src:?}\ntime_zone = \"Europe/Paris\"\n"
+    );
+    let d = Daemon::start_with(dir.path(), &dir.path().join("no.photoslibrary"), 1, &extra);
+    let drive = d.plug_in_and_enrol("Drive", "organize");
+    wait_until(Duration::from_secs(60), "the video to be organized", || {
+        d.history()
+            .iter()
+            .any(|j| j["summary"]["organize"]["written"] == 1)
+    });
+    let names: Vec<PathBuf> = organized(&drive).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        names,
+        vec![PathBuf::from("videos/2024.07.01.14.00.00.mp4")],
+        "{names:?}"
+    );
+}

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{expand_home, DestinationEntry, Mode};
-use crate::media::heic;
+use crate::media::{heic, Zone};
 
 /// What kind of source a `[[source]]` table describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub struct SourceEntry {
     pub heic_to_jpeg: bool,
     /// JPEG quality of converted HEICs (1-100).
     pub jpeg_quality: u8,
+    /// The zone in which times stored in UTC (videos) and file times are
+    /// read, for the names: where the photos were taken, when that is not
+    /// where the computer is.
+    pub zone: Zone,
 }
 
 impl SourceEntry {
@@ -65,6 +69,8 @@ pub(super) struct RawSource {
     heic_to_jpeg: Option<bool>,
     #[serde(default)]
     jpeg_quality: Option<Spanned<i64>>,
+    #[serde(default)]
+    time_zone: Option<Spanned<String>>,
 }
 
 /// Checks the `[[source]]` tables against the destinations already read;
@@ -164,6 +170,15 @@ pub(super) fn parse(
                 }
             },
         };
+        let zone = match &s.time_zone {
+            None => Zone::Local,
+            Some(z) => Zone::parse(z.get_ref().trim()).map_err(|why| {
+                (
+                    z.span(),
+                    format!("`time_zone` of [[source]] {name:?}: {why}"),
+                )
+            })?,
+        };
         out.push(SourceEntry {
             name,
             kind,
@@ -171,6 +186,7 @@ pub(super) fn parse(
             destination,
             heic_to_jpeg: s.heic_to_jpeg.unwrap_or(true),
             jpeg_quality,
+            zone,
         });
     }
     Ok(out)
@@ -204,7 +220,7 @@ mod tests {
     #[test]
     fn a_folder_source_reads_with_defaults_and_goes_to_organizing_destinations() {
         let c = parse(&format!(
-            "{DESTS}[[source]]\nkind = \"folder\"\npath = \"~/icloudpd\"\n\n[[source]]\nkind = \"folder\"\npath = \"/srv/phone\"\nname = \"Phone\"\ndestination = \"photos\"\nheic_to_jpeg = false\njpeg_quality = 80\n"
+            "{DESTS}[[source]]\nkind = \"folder\"\npath = \"~/icloudpd\"\n\n[[source]]\nkind = \"folder\"\npath = \"/srv/phone\"\nname = \"Phone\"\ndestination = \"photos\"\nheic_to_jpeg = false\njpeg_quality = 80\ntime_zone = \"America/New_York\"\n"
         ))
         .unwrap();
         assert_eq!(c.destinations[0].modes, vec![Mode::Export, Mode::Organize]);
@@ -217,6 +233,7 @@ mod tests {
                 destination: None,
                 heic_to_jpeg: true,
                 jpeg_quality: heic::DEFAULT_QUALITY,
+                zone: Zone::Local,
             }
         );
         let phone = &c.sources[1];
@@ -225,9 +242,16 @@ mod tests {
                 phone.name.as_str(),
                 phone.destination.as_deref(),
                 phone.heic_to_jpeg,
-                phone.jpeg_quality
+                phone.jpeg_quality,
+                phone.zone
             ),
-            ("Phone", Some("Photos"), false, 80)
+            (
+                "Phone",
+                Some("Photos"),
+                false,
+                80,
+                Zone::parse("America/New_York").unwrap()
+            )
         );
         assert!(c.sources[0].goes_to(&c.destinations[0]));
         assert!(!c.sources[0].goes_to(&c.destinations[1]));
@@ -262,6 +286,15 @@ mod tests {
         let (line, msg) = error_line(&src("kind = \"folder\"\npath = \"/x\"\njpeg_quality = 0\n"));
         assert_eq!(
             (line, msg.contains("jpeg_quality")),
+            (base + 2, true),
+            "{msg}"
+        );
+
+        let (line, msg) = error_line(&src(
+            "kind = \"folder\"\npath = \"/x\"\ntime_zone = \"Mars/Olympus\"\n",
+        ));
+        assert_eq!(
+            (line, msg.contains("time_zone") && msg.contains("IANA")),
             (base + 2, true),
             "{msg}"
         );

@@ -195,6 +195,7 @@ mod tests {
             destination: None,
             heic_to_jpeg: true,
             jpeg_quality: 92,
+            zone: crate::media::Zone::Local,
         }
     }
 

@@ -47,6 +47,7 @@ impl Pipeline {
             let options = OrganizeOptions {
                 heic_to_jpeg: source.heic_to_jpeg,
                 jpeg_quality: source.jpeg_quality,
+                zone: source.zone,
                 enrol: Enrol::Never,
                 cancel: Some(work.cancel.clone()),
                 // A file still being written waits for the job its watcher
