@@ -482,19 +482,27 @@ mod tests {
         assert_eq!(changes(&lib, since), HistoryChanges::Assets(vec![one]));
     }
 
+    /// The real libraries in `../shared/fixtures`, when it is there.
+    fn fixture_libraries() -> Option<Vec<std::path::PathBuf>> {
+        let dir = photovault_testkit::fixtures_dir()?;
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "photoslibrary"))
+            .collect();
+        paths.sort();
+        Some(paths)
+    }
+
     /// Every position of the real libraries' histories can be answered, and
     /// the assets named can be read.
     #[test]
     fn the_fixture_histories_are_answered_at_every_position() {
-        let Some(dir) = photovault_testkit::fixtures_dir() else {
+        let Some(libraries) = fixture_libraries() else {
             eprintln!("SKIPPED: ../shared/fixtures is not present");
             return;
         };
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "photoslibrary") {
-                continue;
-            }
+        for path in libraries {
             let library = PhotosLibrary::open(&path).unwrap();
             let newest = library
                 .history_position()
@@ -530,15 +538,11 @@ mod tests {
     /// the asset (its attributes).
     #[test]
     fn the_fixture_histories_record_both_sides_of_memberships() {
-        let Some(dir) = photovault_testkit::fixtures_dir() else {
+        let Some(libraries) = fixture_libraries() else {
             eprintln!("SKIPPED: ../shared/fixtures is not present");
             return;
         };
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "photoslibrary") {
-                continue;
-            }
+        for path in libraries {
             let library = PhotosLibrary::open(&path).unwrap();
             let s = &library.schema;
             let conn = &library.db.conn;
