@@ -295,3 +295,35 @@ fn a_deleted_asset_or_resource_row_makes_the_run_read_everything() {
     assert_eq!(summary["gone"], 1, "{summary}");
     assert!(dest.join("Export/2020/2020-01/IMG_0001.JPG").is_file());
 }
+
+#[test]
+fn another_library_put_at_the_same_path_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path());
+    let dest = dir.path().join("Backup");
+    export_ok(&lib.path, &dest, &[]);
+
+    // Another library takes its place (restored from elsewhere, or a
+    // different one renamed), its history further along than the first's
+    // and recording only background work since that position.
+    std::fs::remove_dir_all(&lib.path).unwrap();
+    let mut b = LibraryBuilder::new(Generation::Modern);
+    for day in 1..=3 {
+        b.asset(
+            AssetSpec::photo(&format!("DSC_000{day}.JPG"), at(0, 2020, 1, day, 0, 0, 0))
+                .with_uuid(&format!("0000000{day}-AAAA-4BBB-8CCC-DDDDDDDDDDDD")),
+        );
+    }
+    let other = b.build(&lib.path).unwrap();
+    other
+        .execute("UPDATE Z_METADATA SET Z_UUID = '0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0'")
+        .unwrap();
+    for _ in 0..3 {
+        record_transaction(&other, &["Moment"]);
+    }
+    let summary = export_ok(&other.path, &dest, &[]);
+    assert_eq!(summary["exported"], 3, "{summary}");
+    assert_eq!(summary["gone"], 2, "{summary}");
+    assert!(dest.join("Export/2020/2020-01/DSC_0003.JPG").is_file());
+    assert!(dest.join("Export/2020/2020-01/IMG_0001.JPG").is_file());
+}

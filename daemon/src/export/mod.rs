@@ -259,6 +259,14 @@ pub fn export(
             HistoryChanges::Nothing
         }
         Some(l) => match l.history {
+            Some(_)
+                if !l
+                    .source_stamp
+                    .as_deref()
+                    .is_some_and(|s| PhotosLibrary::same_database(s, &stamp)) =>
+            {
+                HistoryChanges::Anything("another library is at this path".into())
+            }
             Some(since) if history > Some(since) => {
                 library.changes_since(since, narrow_limit(present))?
             }

@@ -244,11 +244,19 @@ impl PhotosLibrary {
         result.map_err(err)
     }
 
-    /// Size and modification time of the database and its WAL: any write
-    /// to the database changes it. With the history position, it lets an
-    /// incremental run conclude "nothing changed" without reading assets,
-    /// even if some writer bypassed Photos' history.
+    /// The database's identity (Core Data's store uuid, `Z_METADATA.Z_UUID`),
+    /// then the size and modification time of the database and its WAL,
+    /// separated by `;`. Any write to the database changes the times; another
+    /// library put at the same path changes the identity. With the history
+    /// position, it lets an incremental run conclude "nothing changed"
+    /// without reading assets, even if some writer bypassed Photos' history.
     pub fn database_stamp(&self) -> String {
+        let identity: Option<String> = self
+            .db
+            .conn
+            .query_row("SELECT Z_UUID FROM Z_METADATA LIMIT 1", [], |r| r.get(0))
+            .ok()
+            .flatten();
         let stamp = |p: &Path| match std::fs::metadata(p) {
             Ok(m) => {
                 let ns = m
@@ -262,7 +270,24 @@ impl PhotosLibrary {
         };
         let mut wal = self.paths.database.as_os_str().to_owned();
         wal.push("-wal");
-        format!("{};{}", stamp(&self.paths.database), stamp(Path::new(&wal)))
+        format!(
+            "{};{};{}",
+            identity.as_deref().unwrap_or("-"),
+            stamp(&self.paths.database),
+            stamp(Path::new(&wal))
+        )
+    }
+
+    /// Whether two [`database_stamp`](Self::database_stamp)s are of the same
+    /// database: Photos' history positions can only be compared within one.
+    pub fn same_database(stamp: &str, other: &str) -> bool {
+        let identity = |s: &str| {
+            s.split(';')
+                .next()
+                .filter(|id| *id != "-")
+                .map(str::to_owned)
+        };
+        identity(stamp).is_some() && identity(stamp) == identity(other)
     }
 
     /// The path of the library's main database file.
