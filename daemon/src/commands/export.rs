@@ -54,11 +54,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 fn write_text(out: &mut impl Write, r: &ExportReport) -> std::io::Result<()> {
     let c = &r.counts;
     if r.dry_run {
-        writeln!(
-            out,
-            "Dry run: nothing was written to {}.",
-            r.destination.display()
-        )?;
+        super::progress::write_dry_run_header(out, &r.destination)?;
         for f in &r.files {
             writeln!(out, "  would write {} ({}, {})", f.path, f.role, f.why)?;
         }

@@ -57,11 +57,7 @@ pub fn run(args: &MirrorArgs) -> anyhow::Result<ExitCode> {
 
 fn write_text(out: &mut impl Write, r: &MirrorReport) -> std::io::Result<()> {
     if r.dry_run {
-        writeln!(
-            out,
-            "Dry run: nothing was written to {}.",
-            r.destination.display()
-        )?;
+        super::progress::write_dry_run_header(out, &r.destination)?;
         for f in &r.planned {
             writeln!(out, "  {}: {}", f.path, f.reason)?;
         }

@@ -82,27 +82,14 @@ pub fn run(args: &OrganizeArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = TerminalProgress::new(!args.json && std::io::stderr().is_terminal());
     let report = organize::organize(&source, &args.to, &options, &bar)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        write_text(&mut out, &report, args.verbose || args.dry_run)?;
-    }
-    Ok(if report.counts.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    let verbose = args.verbose || args.dry_run;
+    super::progress::print_report(args.json, &report, |out, r| write_text(out, r, verbose))?;
+    Ok(super::progress::exit_code(report.counts.failed == 0, 3))
 }
 
 fn write_text(out: &mut impl Write, r: &OrganizeReport, verbose: bool) -> std::io::Result<()> {
     if r.dry_run {
-        writeln!(
-            out,
-            "Dry run: nothing was written to {}.",
-            r.destination.display()
-        )?;
+        super::progress::write_dry_run_header(out, &r.destination)?;
     }
     for f in &r.files {
         let interesting = f.action == Action::Failed

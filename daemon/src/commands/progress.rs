@@ -67,7 +67,7 @@ pub fn human_bytes(n: u64) -> String {
 pub fn print_report<R: serde::Serialize>(
     json: bool,
     report: &R,
-    text: fn(&mut std::io::StdoutLock<'static>, &R) -> std::io::Result<()>,
+    text: impl FnOnce(&mut std::io::StdoutLock<'static>, &R) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
@@ -77,6 +77,18 @@ pub fn print_report<R: serde::Serialize>(
         text(&mut out, report)?;
     }
     Ok(())
+}
+
+/// The first line of a dry run's text report.
+pub fn write_dry_run_header(
+    out: &mut impl Write,
+    destination: &std::path::Path,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Dry run: nothing was written to {}.",
+        destination.display()
+    )
 }
 
 /// 0 when all went well, else `problem` (3: some files failed; 4: the
