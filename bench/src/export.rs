@@ -6,13 +6,13 @@
 //! - first-export throughput against `cp -r` of the same originals;
 //! - side by side with osxphotos on a library cloned from a real one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
 use crate::measure::{run_discarding_output, run_quietly, Measurement};
-use crate::{bench_dir, build_in_child, release_binary};
+use crate::{bench_dir, build_in_child, files_under, release_binary};
 
 pub fn export_benchmarks() -> Result<()> {
     let photovaultd = release_binary("photovaultd")?;
@@ -85,7 +85,7 @@ fn throughput(photovaultd: &Path, dir: &Path, filesystem: &str) -> Result<()> {
     // Replace the testkit's tiny originals with large distinct ones, and
     // record their real sizes so the library is consistent.
     let mut total = 0u64;
-    for entry in walk(&lib.join("originals"))? {
+    for entry in files_under(&lib.join("originals"))? {
         let mut data = vec![0u8; SIZE];
         let mut x = total.wrapping_add(0x9E37_79B9_7F4A_7C15) | 1;
         for chunk in data.chunks_mut(8) {
@@ -103,7 +103,7 @@ fn throughput(photovaultd: &Path, dir: &Path, filesystem: &str) -> Result<()> {
     );
     sqlite(&lib.join("database/Photos.sqlite"), &sql)?;
     // Warm the page cache for both contenders.
-    for f in walk(&lib.join("originals"))? {
+    for f in files_under(&lib.join("originals"))? {
         std::fs::read(f)?;
     }
     // Three rounds, alternating, medians reported. `cp -r` alone leaves
@@ -364,21 +364,4 @@ fn sqlite(db: &Path, sql: &str) -> Result<()> {
         bail!("sqlite3 failed on {}", db.display());
     }
     Ok(())
-}
-
-fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            if e.file_type()?.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }

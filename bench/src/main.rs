@@ -58,6 +58,24 @@ pub(crate) fn release_binary(name: &str) -> Result<PathBuf> {
 }
 
 /// Where benchmark libraries are built (kept out of the source tree's git).
+/// Every file below `dir` (folders walked, not listed), sorted.
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 pub(crate) fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data")
 }

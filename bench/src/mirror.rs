@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::measure::{run_discarding_output, run_quietly, Measurement};
-use crate::{bench_dir, build_in_child, release_binary};
+use crate::{bench_dir, build_in_child, files_under, release_binary};
 
 /// Small files (thumbnails, derivatives, plists) and large ones (originals).
 const SMALL_FILES: usize = 46_000;
@@ -179,18 +179,11 @@ fn fill(lib: &Path) -> Result<(u64, u64)> {
             SMALL_SIZE,
         )?;
     }
-    let (mut files, mut bytes) = (0u64, 0u64);
-    let mut stack = vec![lib.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            if e.file_type()?.is_dir() {
-                stack.push(e.path());
-            } else {
-                files += 1;
-                bytes += e.metadata()?.len();
-            }
-        }
+    let all = files_under(lib)?;
+    let mut bytes = 0u64;
+    for f in &all {
+        bytes += std::fs::metadata(f)?.len();
     }
+    let files = all.len() as u64;
     Ok((files, bytes))
 }

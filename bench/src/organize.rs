@@ -160,25 +160,15 @@ fn which(name: &str) -> Option<PathBuf> {
 /// The fixtures' HEICs, or HEICs made here when the fixtures are absent.
 fn sample_heics() -> Result<(Vec<PathBuf>, String)> {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
-    let mut found = Vec::new();
-    let mut stack = vec![shared.clone()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
+    // No fixtures (or an unreadable folder among them): HEICs made here.
+    let mut found: Vec<PathBuf> = crate::files_under(&shared)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| {
+            p.extension()
                 .is_some_and(|x| x.eq_ignore_ascii_case("heic"))
-            {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
+        })
+        .collect();
     // The same file in several libraries counts once.
     found.dedup_by(|a, b| a.file_name() == b.file_name());
     if !found.is_empty() {
