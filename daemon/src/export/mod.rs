@@ -274,25 +274,29 @@ pub fn export(
         },
         None => HistoryChanges::Anything("no earlier complete run to compare with".into()),
     };
-    if changes == HistoryChanges::Nothing {
-        report.up_to_date = true;
-        report.counts.unchanged = present;
-        if let (Some(c), false) = (&catalog, options.dry_run) {
-            let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
-            c.finish_run(
-                run,
-                RunStatus::Complete,
-                &report.counts,
-                history,
-                Some(&stamp),
-                None,
-            )?;
+    let input = match &changes {
+        HistoryChanges::Nothing => {
+            report.up_to_date = true;
+            report.counts.unchanged = present;
+            if let (Some(c), false) = (&catalog, options.dry_run) {
+                let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
+                c.finish_run(
+                    run,
+                    RunStatus::Complete,
+                    &report.counts,
+                    history,
+                    Some(&stamp),
+                    None,
+                )?;
+            }
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
         }
-        report.seconds = started.elapsed().as_secs_f64();
-        return Ok(report);
-    }
-
-    let input = read_input(&library, catalog.as_ref(), &changes, options, present)?;
+        HistoryChanges::Assets(pks) => {
+            read_named(&library, catalog.as_ref(), pks, options, present)?
+        }
+        HistoryChanges::Anything(why) => read_everything(&library, catalog.as_ref(), options, why)?,
+    };
     let assets: Vec<&Asset> = input.assets.iter().filter(|a| !a.trashed).collect();
     let known = &input.known;
 
@@ -389,23 +393,16 @@ struct RunInput {
     unchanged_unplanned: u64,
 }
 
-/// Reads the assets `changes` names, or all of them, with the catalog
-/// records to compare them with. `present` is the catalog's count of assets
-/// in the library.
-fn read_input(
+/// Reads the assets the history names (by primary key), with the catalog
+/// records to compare them with; everything when one of them is gone.
+/// `present` is the catalog's count of assets in the library.
+fn read_named(
     library: &PhotosLibrary,
     catalog: Option<&Catalog>,
-    changes: &HistoryChanges,
+    pks: &[i64],
     options: &ExportOptions,
     present: u64,
 ) -> Result<RunInput, ExportError> {
-    let pks = match changes {
-        HistoryChanges::Assets(pks) => pks,
-        HistoryChanges::Anything(why) => return read_everything(library, catalog, options, why),
-        HistoryChanges::Nothing => {
-            return read_everything(library, catalog, options, "asked to read")
-        }
-    };
     let assets = library.read_assets(pks)?;
     if assets.len() != pks.len() {
         return read_everything(
