@@ -170,9 +170,7 @@ fn compare(library: &Path, reference: &Path) -> Vec<String> {
             let Some(their_path) = t[key].as_str() else {
                 continue;
             };
-            let their_rel = their_path
-                .split_once(&lib_prefix)
-                .map(|(_, rel)| rel.to_string());
+            let their_rel = relative(their_path, &lib_prefix);
             let our_path = o["resources"]
                 .as_array()
                 .unwrap()
@@ -185,15 +183,25 @@ fn compare(library: &Path, reference: &Path) -> Vec<String> {
                 format!("{our_path:?} vs {their_rel:?}"),
             );
         }
-        if let Some(p) = t["path"].as_str().and_then(|p| p.split_once(&lib_prefix)) {
+        if let Some(p) = t["path"].as_str().and_then(|p| relative(p, &lib_prefix)) {
             check(
                 "original_path",
-                o["original_path"].as_str() == Some(p.1),
-                format!("{} vs {}", o["original_path"], p.1),
+                o["original_path"].as_str() == Some(p.as_str()),
+                format!("{} vs {}", o["original_path"], p),
             );
         }
     }
     diffs
+}
+
+/// A path osxphotos reported, relative to the library: its answers name the
+/// library by the absolute path it had where they were made
+/// (`/work/ref/libs/<name>/...`) or by a `LIBRARY/` placeholder.
+fn relative(their_path: &str, lib_prefix: &str) -> Option<String> {
+    their_path
+        .strip_prefix("LIBRARY/")
+        .or_else(|| their_path.split_once(lib_prefix).map(|(_, rel)| rel))
+        .map(str::to_string)
 }
 
 #[test]

@@ -18,6 +18,9 @@ pub(crate) struct Presence {
     /// `None` when the folder could not be listed (then files are asked
     /// about one by one).
     listings: FxHashMap<PathBuf, Option<FxHashSet<OsString>>>,
+    /// Folder -> its files by stem (the name before the last dot), made from
+    /// the folder's listing the first time a file is looked for by stem.
+    stems: FxHashMap<PathBuf, FxHashMap<OsString, OsString>>,
 }
 
 impl Presence {
@@ -26,6 +29,7 @@ impl Presence {
         Presence {
             root: root.to_path_buf(),
             listings: FxHashMap::default(),
+            stems: FxHashMap::default(),
         }
     }
 
@@ -50,11 +54,6 @@ impl Presence {
         presence
     }
 
-    /// The library folder paths are relative to.
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Whether `path` (relative to the library, or absolute) is a file on disk.
     pub(crate) fn is_file(&mut self, path: &Path) -> bool {
         if path.is_absolute() {
@@ -63,14 +62,53 @@ impl Presence {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return false;
         };
+        match self.listing(dir) {
+            Some(names) => names.contains(name),
+            None => is_file(&self.root.join(path)),
+        }
+    }
+
+    /// The name of a file in `dir` (relative to the library) whose name is
+    /// `stem` followed by one extension, when there is one: how a file of a
+    /// type the database does not name is found (a RAW of a pair whose type
+    /// code is unknown). The first such question about a folder indexes its
+    /// listing, so every later one costs a hash lookup, not a listing.
+    pub(crate) fn file_with_stem(&mut self, dir: &Path, stem: &str) -> Option<OsString> {
+        if !self.stems.contains_key(dir) {
+            let mut by_stem = FxHashMap::default();
+            for name in self.listing(dir).into_iter().flatten() {
+                let Some(text) = name.to_str() else { continue };
+                if let Some((s, ext)) = text.rsplit_once('.') {
+                    if !s.is_empty() && !ext.is_empty() {
+                        // Of two files with one stem, the smaller name wins,
+                        // whatever order the folder lists them in.
+                        by_stem
+                            .entry(OsString::from(s))
+                            .and_modify(|kept: &mut OsString| {
+                                if name < kept {
+                                    *kept = name.clone();
+                                }
+                            })
+                            .or_insert_with(|| name.clone());
+                    }
+                }
+            }
+            self.stems.insert(dir.to_path_buf(), by_stem);
+        }
+        self.stems
+            .get(dir)?
+            .get(std::ffi::OsStr::new(stem))
+            .cloned()
+    }
+
+    /// The names of the files in `dir` (relative to the library), listed
+    /// the first time it is asked about; `None` when it cannot be listed.
+    fn listing(&mut self, dir: &Path) -> Option<&FxHashSet<OsString>> {
         if !self.listings.contains_key(dir) {
             let listing = list_files(&self.root.join(dir));
             self.listings.insert(dir.to_path_buf(), listing);
         }
-        match self.listings.get(dir).and_then(Option::as_ref) {
-            Some(names) => names.contains(name),
-            None => is_file(&self.root.join(path)),
-        }
+        self.listings.get(dir).and_then(Option::as_ref)
     }
 }
 
@@ -124,5 +162,30 @@ mod tests {
         );
         assert!(p.is_file(&dir.path().join("originals/A/x.jpeg")));
         assert!(!p.is_file(&dir.path().join("nope")));
+    }
+
+    #[test]
+    fn finds_a_file_by_stem_from_one_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("originals/B");
+        std::fs::create_dir_all(&folder).unwrap();
+        for name in ["B1.jpeg", "B1_4.nef", "B2_4.cr2", "B2_4.arw", "B3_4"] {
+            std::fs::write(folder.join(name), b"x").unwrap();
+        }
+        let mut p = Presence::new(dir.path());
+        let dir_b = Path::new("originals/B");
+        assert_eq!(p.file_with_stem(dir_b, "B1_4"), Some("B1_4.nef".into()));
+        assert_eq!(
+            p.file_with_stem(dir_b, "B2_4"),
+            Some("B2_4.arw".into()),
+            "of two candidates the same one every time"
+        );
+        assert_eq!(p.file_with_stem(dir_b, "B3_4"), None, "no extension");
+        assert_eq!(p.file_with_stem(dir_b, "B9_4"), None);
+        // Answered from the memo: a file added now is not seen.
+        std::fs::write(folder.join("B9_4.dng"), b"x").unwrap();
+        assert_eq!(p.file_with_stem(dir_b, "B9_4"), None);
+        assert!(p.is_file(Path::new("originals/B/B1_4.nef")));
+        assert_eq!(p.file_with_stem(Path::new("originals/C"), "C1_4"), None);
     }
 }

@@ -139,7 +139,7 @@ pub(crate) fn resolve(
         } else if let Some(p) = &row.bookmark_path {
             Some(p.clone())
         } else {
-            raw_path(files, row, presence.root())
+            Some(raw_path(files, row, presence))
         };
         out.push(make(
             ResourceRole::Raw,
@@ -250,25 +250,18 @@ fn referenced_path(files: &AssetFiles, row: Option<&ResourceRow>) -> Option<Path
 }
 
 /// The RAW of a pair: `<stem>_4.<ext>` beside the original, the extension
-/// from the RAW's type, or found on disk when the type is not one we know.
-fn raw_path(files: &AssetFiles, row: &ResourceRow, root: &Path) -> Option<PathBuf> {
+/// from the RAW's type, or found in the folder's listing when the type is
+/// not one we know (`.raw` when no such file is there).
+fn raw_path(files: &AssetFiles, row: &ResourceRow, presence: &mut Presence) -> PathBuf {
     let stem = format!("{}_4", files.stem());
     if let Some(ext) = row.uti.as_deref().and_then(extension_for_uti) {
-        return Some(in_originals(files, &format!("{stem}.{ext}")));
+        return in_originals(files, &format!("{stem}.{ext}"));
     }
-    let folder = in_originals(files, "");
-    let found = std::fs::read_dir(root.join(&folder))
-        .ok()?
-        .flatten()
-        .find_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let (s, _) = name.rsplit_once('.')?;
-            (s == stem).then_some(name)
-        });
-    Some(in_originals(
-        files,
-        &found.unwrap_or_else(|| format!("{stem}.raw")),
-    ))
+    let folder = Path::new("originals").join(&files.directory);
+    match presence.file_with_stem(&folder, &stem) {
+        Some(name) => folder.join(name),
+        None => in_originals(files, &format!("{stem}.raw")),
+    }
 }
 
 /// The edited render and its type. Photos 5 always rendered JPEG; later
