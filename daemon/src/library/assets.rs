@@ -50,6 +50,8 @@ const FRONT_CAMERA: i64 = 1;
 
 /// `ZSAVEDASSETTYPE` of an original that stays outside the library.
 const SAVED_ASSET_REFERENCED: i64 = 10;
+/// `ZSAVEDASSETTYPE` of an item of an iCloud Shared Album.
+const SAVED_ASSET_CLOUD_SHARED: i64 = 4;
 
 /// Converts a Core Data timestamp (seconds since 2001) to an instant.
 pub(crate) fn core_data_time(seconds: Option<f64>) -> Option<DateTime<Utc>> {
@@ -103,6 +105,7 @@ enum C {
     OriginalFileSize,
     OriginalResourceChoice,
     Description,
+    CloudBatchPublishDate,
 }
 
 /// The assets a read is limited to: a list of primary keys, written into
@@ -175,6 +178,7 @@ fn asset_query(s: &Schema, only: Option<&OnlyAssets>) -> String {
         s.col(aa, "aa", "ZORIGINALFILESIZE"),
         s.col(aa, "aa", "ZORIGINALRESOURCECHOICE"),
         s.col(d, "d", "ZLONGDESCRIPTION"),
+        s.col(a, "a", "ZCLOUDBATCHPUBLISHDATE"),
     ];
     let mut sql = format!("SELECT {} FROM {} a", cols.join(", "), s.asset.table);
     if let Some(aa) = aa {
@@ -402,6 +406,12 @@ fn build_asset(
     }
     let edited = raw.i64(C::AdjustmentsState).is_some_and(|v| v > 0) || raw.flag(C::HasAdjustments);
     let referenced = raw.i64(C::SavedAssetType) == Some(SAVED_ASSET_REFERENCED);
+    // An item of an iCloud Shared Album: published in a cloud batch (and,
+    // where the column exists, saved as type 4). Its files are not in
+    // `originals/` but in the cloud-sharing store.
+    let shared = !referenced
+        && (raw.f64(C::CloudBatchPublishDate).is_some()
+            || raw.i64(C::SavedAssetType) == Some(SAVED_ASSET_CLOUD_SHARED));
     let files = AssetFiles {
         directory: raw.text(C::Directory).unwrap_or_default(),
         filename,
@@ -409,6 +419,7 @@ fn build_asset(
         live_photo: flags.live_photo,
         edited,
         referenced,
+        shared,
         raw_is_original: raw.i64(C::OriginalResourceChoice) == Some(1),
         uti: raw.text(C::Uti).map(|u| utis.get(&u)),
         original_size: raw
@@ -459,6 +470,7 @@ fn build_asset(
         uti: files.uti.clone(),
         original_size: files.original_size,
         referenced,
+        shared,
         edited,
         resources,
         problems,

@@ -89,6 +89,11 @@ pub(crate) fn of(
     ] {
         f.flag(b);
     }
+    // Only when set, so that the fingerprints of every other asset stay what
+    // earlier versions recorded.
+    if asset.shared {
+        f.str("shared");
+    }
     match &asset.burst {
         Some(b) => {
             f.str(&b.id);

@@ -239,6 +239,10 @@ pub struct Asset {
     pub original_size: Option<u64>,
     /// The original lives outside the library (a "referenced" file).
     pub referenced: bool,
+    /// An item of an iCloud Shared Album (one the user or someone else
+    /// shared): Photos keeps only its "medium" copy, in the cloud-sharing
+    /// store instead of `originals/`, and that copy is all there is to back up.
+    pub shared: bool,
     /// The asset has an edit.
     pub edited: bool,
     /// Every file belonging to the asset that Photos records.

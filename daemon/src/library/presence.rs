@@ -21,6 +21,9 @@ pub(crate) struct Presence {
     /// Folder -> its files by stem (the name before the last dot), made from
     /// the folder's listing the first time a file is looked for by stem.
     stems: FxHashMap<PathBuf, FxHashMap<OsString, OsString>>,
+    /// Folder -> whether it exists, for the few folders whose existence
+    /// decides a layout (the cloud-sharing stores).
+    dirs: FxHashMap<PathBuf, bool>,
 }
 
 impl Presence {
@@ -30,6 +33,7 @@ impl Presence {
             root: root.to_path_buf(),
             listings: FxHashMap::default(),
             stems: FxHashMap::default(),
+            dirs: FxHashMap::default(),
         }
     }
 
@@ -99,6 +103,16 @@ impl Presence {
             .get(dir)?
             .get(std::ffi::OsStr::new(stem))
             .cloned()
+    }
+
+    /// Whether `dir` (relative to the library) is a folder, asked once per
+    /// read: which of the layouts Photos has used is present.
+    pub(crate) fn is_dir(&mut self, dir: &Path) -> bool {
+        let root = &self.root;
+        *self
+            .dirs
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| root.join(dir).is_dir())
     }
 
     /// The names of the files in `dir` (relative to the library), listed

@@ -16,6 +16,13 @@
 //! The `_3`/`_4`/`_5` suffixes are the `ZRESOURCETYPE` of the resource row.
 //! A referenced original keeps its own absolute path, from the asset's
 //! directory or from its file-system bookmark.
+//!
+//! An item of an iCloud Shared Album has only the copy Photos downloaded,
+//! in the cloud-sharing store: `<store>/data/<dir>/<file name>` (a video
+//! `<stem>.medium.<ext>`), where `<dir>` is `<owner id>/<album guid>` and
+//! `<store>` is `resources/cloudsharing` up to Photos 7 and
+//! `scopes/cloudsharing` from Photos 8 on. Both are looked for on disk,
+//! rather than chosen by version.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
@@ -63,6 +70,8 @@ pub(crate) struct AssetFiles {
     pub(crate) live_photo: bool,
     pub(crate) edited: bool,
     pub(crate) referenced: bool,
+    /// An item of an iCloud Shared Album (files in the cloud-sharing store).
+    pub(crate) shared: bool,
     /// The RAW of a RAW+JPEG pair was chosen as the original.
     pub(crate) raw_is_original: bool,
     pub(crate) uti: Option<Arc<str>>,
@@ -98,6 +107,8 @@ pub(crate) fn resolve(
         None
     } else if files.referenced {
         referenced_path(files, original_row)
+    } else if files.shared {
+        Some(shared_path(files, presence))
     } else {
         Some(in_originals(files, &files.filename))
     };
@@ -240,6 +251,37 @@ fn in_renders(files: &AssetFiles, name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Where the cloud-sharing stores keep shared-album files, newest first.
+const CLOUD_SHARING_DATA: [&str; 2] = ["scopes/cloudsharing/data", "resources/cloudsharing/data"];
+
+/// The file of a shared-album item: a video's `.medium` copy or the stored
+/// name, in whichever store holds it; when none does (Photos has not
+/// downloaded it), the path where the store this library has would keep it.
+fn shared_path(files: &AssetFiles, presence: &mut Presence) -> PathBuf {
+    let mut names = Vec::with_capacity(2);
+    if files.kind == AssetKind::Video {
+        if let Some((stem, ext)) = files.filename.rsplit_once('.') {
+            names.push(format!("{stem}.medium.{ext}"));
+        }
+    }
+    names.push(files.filename.clone());
+    let candidates = || {
+        CLOUD_SHARING_DATA.iter().flat_map(|store| {
+            names
+                .iter()
+                .map(move |name| Path::new(store).join(&files.directory).join(name))
+        })
+    };
+    if let Some(found) = candidates().find(|p| presence.is_file(p)) {
+        return found;
+    }
+    let store = CLOUD_SHARING_DATA
+        .iter()
+        .find(|store| presence.is_dir(Path::new(store)))
+        .unwrap_or(&CLOUD_SHARING_DATA[1]);
+    Path::new(store).join(&files.directory).join(&names[0])
+}
+
 /// The absolute path of a referenced original: the asset's own absolute
 /// directory when Photos stored one, else the resource's bookmark.
 fn referenced_path(files: &AssetFiles, row: Option<&ResourceRow>) -> Option<PathBuf> {
@@ -369,4 +411,75 @@ pub fn extension_for_uti(uti: &str) -> Option<&'static str> {
         "com.apple.photos.apple-adjustment-envelope" => "aae",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(kind: AssetKind, filename: &str) -> AssetFiles {
+        AssetFiles {
+            directory: "17058154511/9F9A2608-AFE0-4232-A0DC-5ABA7317B978".into(),
+            filename: filename.into(),
+            kind,
+            live_photo: false,
+            edited: false,
+            referenced: false,
+            shared: true,
+            raw_is_original: false,
+            uti: None,
+            original_size: None,
+        }
+    }
+
+    fn original_of(root: &Path, files: &AssetFiles) -> Resource {
+        let mut presence = Presence::new(root);
+        let mut problems = Vec::new();
+        let mut resources = resolve(files, &[], &mut presence, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        resources.remove(0)
+    }
+
+    fn touch(root: &Path, rel: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"x").unwrap();
+    }
+
+    #[test]
+    fn a_shared_item_is_found_in_either_cloud_sharing_store() {
+        let dir = "17058154511/9F9A2608-AFE0-4232-A0DC-5ABA7317B978";
+        for store in CLOUD_SHARING_DATA {
+            let lib = tempfile::tempdir().unwrap();
+            touch(lib.path(), &format!("{store}/{dir}/A.JPG"));
+            touch(lib.path(), &format!("{store}/{dir}/V.medium.MP4"));
+            touch(lib.path(), &format!("{store}/{dir}/V.poster.JPG"));
+
+            let photo = original_of(lib.path(), &shared(AssetKind::Photo, "A.JPG"));
+            assert!(photo.present, "{store}");
+            assert_eq!(
+                photo.path.unwrap(),
+                Path::new(store).join(dir).join("A.JPG")
+            );
+            let video = original_of(lib.path(), &shared(AssetKind::Video, "V.MP4"));
+            assert!(video.present, "{store}");
+            assert_eq!(
+                video.path.unwrap(),
+                Path::new(store).join(dir).join("V.medium.MP4")
+            );
+        }
+    }
+
+    #[test]
+    fn a_shared_item_photos_has_not_downloaded_is_missing_in_the_store_the_library_has() {
+        let lib = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(lib.path().join("scopes/cloudsharing/data")).unwrap();
+        let video = original_of(lib.path(), &shared(AssetKind::Video, "V.MP4"));
+        assert!(!video.present);
+        assert_eq!(
+            video.path.unwrap(),
+            Path::new("scopes/cloudsharing/data")
+                .join("17058154511/9F9A2608-AFE0-4232-A0DC-5ABA7317B978/V.medium.MP4")
+        );
+    }
 }

@@ -38,6 +38,7 @@ fn bare(uuid: &str, filename: &str) -> Asset {
         uti: Some("public.heic".into()),
         original_size: Some(1_234_567),
         referenced: false,
+        shared: false,
         edited: false,
         resources: Vec::new(),
         problems: Vec::new(),
