@@ -42,6 +42,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    photovault::write::raise_open_file_limit();
     let Some(command) = cli.command else {
         // The daemon: logs go to its files, and to stderr when a person
         // watches the terminal.

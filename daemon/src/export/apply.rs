@@ -18,6 +18,24 @@ use super::{
     fresh_record, xmp, AssetNote, ExportError, ExportOptions, ExportReport, Progress, WrittenFile,
 };
 
+/// Files staged per batch: each batch costs two filesystem syncs, so a
+/// batch of small files costs what one file synced on its own used to.
+/// Each staged file holds a descriptor until it is committed.
+const BATCH_FILES: usize = 256;
+/// Bytes staged per batch: bounds what a sync has to write out at once, so
+/// progress moves and a stop is acted on within seconds.
+const BATCH_BYTES: u64 = 256 << 20;
+
+/// The copying part of a run: assets waiting for files, the staged batch,
+/// and why the run stops, if it does.
+struct InFlight<'a> {
+    pending: HashMap<usize, Pending<'a>>,
+    /// Staged files: (asset, file of the asset, the staged file).
+    batch: Vec<(usize, usize, write::Staged)>,
+    batch_bytes: u64,
+    stop: Option<ExportError>,
+}
+
 /// An asset whose files are being copied.
 struct Pending<'a> {
     work: AssetWork<'a>,
@@ -267,8 +285,10 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Carries out the plan: files are copied a few at a time by a
-    /// [`Copier`], and each is recorded in the catalog as it lands.
+    /// Carries out the plan: files are staged a few at a time by a
+    /// [`Copier`], and committed in batches (one filesystem sync before the
+    /// renames, one after; see [`crate::write::Staged`]); each file is
+    /// recorded in the catalog once it is durable under its final name.
     pub(super) fn apply(
         &mut self,
         work: Vec<AssetWork>,
@@ -304,29 +324,38 @@ impl<'a> Engine<'a> {
         let root = dest.root().to_path_buf();
         std::thread::scope(|scope| {
             let mut copier = Copier::start(scope, root.clone());
-            let mut pending: HashMap<usize, Pending> = HashMap::new();
-            let mut stop: Option<ExportError> = None;
+            let mut run = InFlight {
+                pending: HashMap::new(),
+                batch: Vec::new(),
+                batch_bytes: 0,
+                stop: None,
+            };
             for (index, w) in work.into_iter().enumerate() {
                 if self.options.cancelled() {
-                    stop = Some(ExportError::Cancelled);
+                    run.stop = Some(ExportError::Cancelled);
                     break;
                 }
-                if let Err(e) = self.submit(index, w, &mut copier, &mut pending, progress, report) {
-                    stop = Some(e);
+                if let Err(e) =
+                    self.submit(index, w, &mut copier, &mut run.pending, progress, report)
+                {
+                    run.stop = Some(e);
                     break;
                 }
                 while let Some(done) = copier.try_next() {
-                    self.landed(done, &mut pending, progress, report, &mut stop)?;
+                    self.landed(done, &mut run, progress, report)?;
                 }
-                if stop.is_some() {
+                if run.stop.is_some() {
                     break;
                 }
             }
             copier.close();
             while let Some(done) = copier.next() {
-                self.landed(done, &mut pending, progress, report, &mut stop)?;
+                self.landed(done, &mut run, progress, report)?;
             }
-            stop.map_or(Ok(()), Err)
+            // What was staged is complete: committed even when the run stops
+            // (unless the drive is gone, which the sync finds).
+            self.commit_batch(&root, &mut run, progress, report)?;
+            run.stop.map_or(Ok(()), Err)
         })
     }
 
@@ -406,41 +435,134 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// A file came back from the copier: record it, and finish its asset
-    /// when it was the last one.
+    /// A file came back from the copier: staged ones join the batch (which
+    /// is committed once full); a failure counts against its asset at once.
     fn landed(
         &self,
         done: Done,
-        pending: &mut HashMap<usize, Pending<'a>>,
+        run: &mut InFlight<'a>,
         progress: &dyn Progress,
         report: &mut ExportReport,
-        stop: &mut Option<ExportError>,
     ) -> Result<(), ExportError> {
-        let Some(p) = pending.get_mut(&done.asset) else {
-            return Ok(());
-        };
-        let (file, path) = &p.files[done.file];
         match done.result {
-            Ok(copied) => {
-                let mtime = p.work.asset.created.map(SystemTime::from);
-                self.record(p.work.asset, path, file, &copied, mtime)?;
-                report.counts.bytes += copied.size;
-                progress.file_done(copied.size);
-            }
-            Err(e) if e.stops_run() => {
-                p.failure.get_or_insert_with(|| e.to_string());
-                if stop.is_none() {
-                    *stop = Some(e.into());
+            Ok(staged) => {
+                run.batch_bytes += staged.copied().size;
+                run.batch.push((done.asset, done.file, staged));
+                if run.batch.len() >= BATCH_FILES || run.batch_bytes >= BATCH_BYTES {
+                    let Some(dest) = self.dest else {
+                        return Ok(());
+                    };
+                    self.commit_batch(dest.root(), run, progress, report)?;
                 }
+                Ok(())
             }
-            Err(e) => {
-                tracing::warn!(asset = %p.work.asset.uuid, error = %e, "a file of the asset could not be exported");
-                p.failure.get_or_insert_with(|| e.to_string());
+            Err(e) => self.file_failed(done.asset, e, run, report),
+        }
+    }
+
+    /// Makes the batch durable under its final names: sync the staged
+    /// files, rename them, sync the renames, and only then record each in
+    /// the catalog and finish the assets whose last file it was.
+    fn commit_batch(
+        &self,
+        root: &Path,
+        run: &mut InFlight<'a>,
+        progress: &dyn Progress,
+        report: &mut ExportReport,
+    ) -> Result<(), ExportError> {
+        let batch = std::mem::take(&mut run.batch);
+        run.batch_bytes = 0;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = write::sync_filesystem(root) {
+            // Nothing of the batch reached its final name; its temporary
+            // files are removed as they drop (or next run, drive gone).
+            let reason = e.to_string();
+            run.stop.get_or_insert(e.into());
+            for (asset, _, _) in batch {
+                self.file_failed_because(asset, reason.clone(), run, report)?;
+            }
+            return Ok(());
+        }
+        let mut committed = Vec::with_capacity(batch.len());
+        for (asset, file, staged) in batch {
+            let copied = staged.copied();
+            match staged.commit() {
+                Ok(()) => committed.push((asset, file, copied)),
+                Err(e) => self.file_failed(asset, e, run, report)?,
             }
         }
+        if let Err(e) = write::sync_filesystem(root) {
+            // The renames may not survive a power cut: record none of them.
+            // A later run finds each file in place with the right content
+            // and adopts it.
+            let reason = e.to_string();
+            run.stop.get_or_insert(e.into());
+            for (asset, _, _) in committed {
+                self.file_failed_because(asset, reason.clone(), run, report)?;
+            }
+            return Ok(());
+        }
+        for (asset, file, copied) in committed {
+            let Some(p) = run.pending.get_mut(&asset) else {
+                continue;
+            };
+            let (planned, path) = &p.files[file];
+            let mtime = p.work.asset.created.map(SystemTime::from);
+            self.record(p.work.asset, path, planned, &copied, mtime)?;
+            report.counts.bytes += copied.size;
+            progress.file_done(copied.size);
+            self.file_settled(asset, run, report)?;
+        }
+        Ok(())
+    }
+
+    /// A file of `asset` could not be written: one asset's failure, or the
+    /// end of the run when the destination itself failed.
+    fn file_failed(
+        &self,
+        asset: usize,
+        e: WriteError,
+        run: &mut InFlight<'a>,
+        report: &mut ExportReport,
+    ) -> Result<(), ExportError> {
+        let reason = e.to_string();
+        if e.stops_run() {
+            run.stop.get_or_insert(e.into());
+        } else if let Some(p) = run.pending.get(&asset) {
+            tracing::warn!(asset = %p.work.asset.uuid, error = %reason, "a file of the asset could not be exported");
+        }
+        self.file_failed_because(asset, reason, run, report)
+    }
+
+    fn file_failed_because(
+        &self,
+        asset: usize,
+        reason: String,
+        run: &mut InFlight<'a>,
+        report: &mut ExportReport,
+    ) -> Result<(), ExportError> {
+        if let Some(p) = run.pending.get_mut(&asset) {
+            p.failure.get_or_insert(reason);
+        }
+        self.file_settled(asset, run, report)
+    }
+
+    /// One more file of `asset` is done with; the asset is finished (and
+    /// its record saved) with its last one.
+    fn file_settled(
+        &self,
+        asset: usize,
+        run: &mut InFlight<'a>,
+        report: &mut ExportReport,
+    ) -> Result<(), ExportError> {
+        let Some(p) = run.pending.get_mut(&asset) else {
+            return Ok(());
+        };
         p.remaining -= 1;
         if p.remaining == 0 {
-            if let Some(p) = pending.remove(&done.asset) {
+            if let Some(p) = run.pending.remove(&asset) {
                 self.finish_asset(p.work, p.wrote_any, p.failure, report)?;
             }
         }

@@ -1,8 +1,9 @@
 //! A few files copied at once. One copy at a time leaves the drive idle
-//! while a file is read and hashed, and leaves the CPU idle while a file is
-//! synced; two or three in flight keep both busy (measured: 0.6–0.7 of
-//! `cp -r && sync` alone, 0.8–1.0 with two to four at once). The catalog is
-//! not shared: workers only copy, and the engine's thread records results.
+//! while a file is read and hashed, and the CPU idle while the drive
+//! writes; two or three in flight keep both busy. Workers only stage files
+//! (write and hash them under a temporary name, unsynced: see
+//! [`crate::write::Staged`]); the engine's thread syncs and commits them in
+//! batches and records them, so the catalog is not shared.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 use std::time::SystemTime;
 
-use crate::write::{self, Copied, WriteError};
+use crate::write::{self, Staged, WriteError};
 
 /// How many copies run at once.
 pub(super) const WORKERS: usize = 3;
@@ -37,11 +38,11 @@ pub(super) struct Job {
     pub(super) mtime: Option<SystemTime>,
 }
 
-/// One file written, or not.
+/// One file staged, or not.
 pub(super) struct Done {
     pub(super) asset: usize,
     pub(super) file: usize,
-    pub(super) result: Result<Copied, WriteError>,
+    pub(super) result: Result<Staged, WriteError>,
 }
 
 /// The pool: submit jobs, collect results in any order.
@@ -70,9 +71,9 @@ impl Copier {
                 let Ok(job) = next else { return };
                 let result = match &job.content {
                     Content::File(src) => {
-                        write::copy_file_under(&root, src, &job.target, job.mtime)
+                        write::stage_copy_under(&root, src, &job.target, job.mtime)
                     }
-                    Content::Bytes(b) => write::write_bytes_under(&root, &job.target, b, job.mtime),
+                    Content::Bytes(b) => write::stage_bytes_under(&root, &job.target, b, job.mtime),
                 };
                 let reply = Done {
                     asset: job.asset,

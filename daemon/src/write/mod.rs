@@ -40,7 +40,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 pub use error::WriteError;
-pub use staged::{stage_copy_under, stage_with_under, sync_filesystem, Staged};
+pub use staged::{stage_bytes_under, stage_copy_under, stage_with_under, sync_filesystem, Staged};
 
 /// The prefix of every temporary file: leftovers are recognisable at a
 /// glance and never confused with a user's files (a leading dot also hides
@@ -155,6 +155,13 @@ pub fn remove_temporaries(dir: &Path) -> io::Result<usize> {
 /// about to write before starting it.
 pub fn available_space(path: &Path) -> io::Result<u64> {
     sys::available_space(path)
+}
+
+/// Lets the process keep a batch of staged files open at once: call once
+/// at start. (launchd gives agents a soft limit of 256 descriptors, fewer
+/// than one batch plus the catalog and the library need.)
+pub fn raise_open_file_limit() {
+    sys::raise_open_file_limit()
 }
 
 /// Whether `path` is on a filesystem mounted read-only (a volume photovault

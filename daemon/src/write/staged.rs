@@ -8,7 +8,8 @@
 //! pays for the syncs once per batch:
 //!
 //! 1. each file of a batch is written (and hashed) under a temporary name in
-//!    its final folder, with its time set: [`stage_copy_under`], [`stage_with_under`];
+//!    its final folder, with its time set: [`stage_copy_under`],
+//!    [`stage_bytes_under`], [`stage_with_under`];
 //! 2. [`sync_filesystem`] makes all of them durable at once (`syncfs` on
 //!    Linux; on other systems each file is synced when it is committed);
 //! 3. each is renamed into place: [`Staged::commit`];
@@ -19,7 +20,7 @@
 //! A staged file dropped without commit is removed; a crash leaves only
 //! temporary names, which [`super::remove_temporaries`] clears.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -107,6 +108,32 @@ pub fn stage_copy_under(
     let dir = copy::prepare_dir(Some(root), dest).map_err(|e| job.error(Fail::Dst(e)))?;
     let result = (|| {
         let (temp, copied) = copy::fill_temp(&src_file, dir, Some(meta.len()))?;
+        Staged::ready(temp, dest, copied, mtime)
+    })();
+    result.map_err(|fail| job.error(fail))
+}
+
+/// Writes `bytes` (a sidecar made in memory) to a temporary file beside
+/// `dest` (inside `root`), giving it `mtime`, without syncing.
+pub fn stage_bytes_under(
+    root: &Path,
+    dest: &Path,
+    bytes: &[u8],
+    mtime: Option<SystemTime>,
+) -> Result<Staged, WriteError> {
+    let job = Job {
+        src: None,
+        dest,
+        size: Some(bytes.len() as u64),
+    };
+    let dir = copy::prepare_dir(Some(root), dest).map_err(|e| job.error(Fail::Dst(e)))?;
+    let result = (|| {
+        let mut temp = Temp::create(dir).map_err(Fail::Dst)?;
+        temp.file.write_all(bytes).map_err(Fail::Dst)?;
+        let copied = Copied {
+            size: bytes.len() as u64,
+            hash: blake3::hash(bytes),
+        };
         Staged::ready(temp, dest, copied, mtime)
     })();
     result.map_err(|fail| job.error(fail))

@@ -185,3 +185,25 @@ pub(super) fn sync_filesystem(path: &Path) -> io::Result<()> {
 pub(super) fn sync_filesystem(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
+
+/// Raises the soft limit on open files to the hard limit (at most 10,240,
+/// macOS's `OPEN_MAX`): a batch of staged files keeps one descriptor open
+/// per file until it is committed, and launchd starts agents with a soft
+/// limit of 256. Best effort: a refusal leaves the limit as it was.
+pub(super) fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or fill the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let wanted = limit.rlim_max.min(10_240);
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
