@@ -4,10 +4,11 @@
 
 use crate::db::{core_data_time, insert, int, opt_text, text, uuid_from, State};
 use crate::layout::{self, BuiltResource, ResourceRole};
-use crate::media::{bookmark, FileKind};
+use crate::media::FileKind;
+use crate::shared;
 use crate::spec::{AssetSpec, MediaKind};
 use crate::Generation;
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,10 @@ pub struct BuiltAsset {
     pub uuid: String,
     /// `Z_PK` in the asset table.
     pub pk: i64,
-    /// What the builder was asked to write.
+    /// What was written: the spec the builder was given, with the choices
+    /// of the builder applied ([`crate::LibraryBuilder::missing_originals`]
+    /// clears `original_present`) and, for a shared-album item, the name,
+    /// time zone (none: read as UTC) and size Photos stores for it.
     pub spec: AssetSpec,
     /// Every resource, in the order written.
     pub resources: Vec<BuiltResource>,
@@ -67,24 +71,34 @@ fn burst_pick(spec: &AssetSpec) -> (i64, i64) {
     }
 }
 
-/// `(volume name, path relative to the volume)` of an absolute path.
-fn volume_of(path: &Path) -> (String, String) {
-    let s = path.to_string_lossy();
-    if let Some(rest) = s.strip_prefix("/Volumes/") {
-        if let Some((name, rel)) = rest.split_once('/') {
-            return (name.to_string(), rel.to_string());
-        }
-    }
-    (
-        "Macintosh HD".to_string(),
-        s.trim_start_matches('/').to_string(),
-    )
-}
-
 fn gmt_name(offset_secs: i32) -> String {
     let sign = if offset_secs < 0 { '-' } else { '+' };
     let m = offset_secs.unsigned_abs() / 60;
     format!("GMT{sign}{:02}{:02}", m / 60, m % 60)
+}
+
+/// Replaces the first character of a generated UUID (the asset's folder in
+/// `originals/`) by one of the first `folders` hex digits, so that a library
+/// can have few big folders; 16 keeps the UUID as it is, as Photos does.
+fn in_folders(uuid: String, seq: u64, folders: u8) -> String {
+    if folders >= 16 {
+        return uuid;
+    }
+    let digit = b"0123456789ABCDEF"[(seq % u64::from(folders.max(1))) as usize] as char;
+    format!("{digit}{}", &uuid[1..])
+}
+
+/// Sets each column of `cols` in `row`, replacing the value already there.
+fn set_columns(
+    row: &mut Vec<(&str, Value)>,
+    cols: impl IntoIterator<Item = (&'static str, Value)>,
+) {
+    for (name, value) in cols {
+        match row.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => row.push((name, value)),
+        }
+    }
 }
 
 /// Writes the files and rows of `spec`.
@@ -98,10 +112,30 @@ pub(crate) fn insert_asset(
     let gen = st.gen;
     let e = st.ents.clone();
     st.asset_seq += 1;
-    let uuid = spec.uuid.clone().unwrap_or_else(|| uuid_from(st.asset_seq));
+    let uuid = match &spec.uuid {
+        Some(u) => u.clone(),
+        None => in_folders(uuid_from(st.asset_seq), st.asset_seq, st.folders),
+    };
     if uuid.is_empty() {
         bail!("empty asset UUID");
     }
+    let shared_album = match spec.shared_album {
+        Some(id) => Some(
+            st.shared
+                .get(&id.0)
+                .cloned()
+                .ok_or_else(|| anyhow!("album {} is not a shared album", id.0))?,
+        ),
+        None => None,
+    };
+    let stored;
+    let spec = match &shared_album {
+        Some(_) => {
+            stored = shared::as_stored(spec, &uuid);
+            &stored
+        }
+        None => spec,
+    };
     let kind = FileKind::from_name(&spec.original_filename);
     let uti = spec.uti.clone().unwrap_or_else(|| kind.uti().to_string());
     let video = spec.kind == MediaKind::Video;
@@ -117,7 +151,10 @@ pub(crate) fn insert_asset(
 
     // Files first: their sizes go into the rows.
     let mut resources = Vec::new();
-    let planned = layout::plan(gen, spec, &uuid, with_media);
+    let planned = match &shared_album {
+        Some(album) => shared::plan(spec, &uuid, album, st.cloud_sharing, with_media),
+        None => layout::plan(gen, spec, &uuid, with_media)?,
+    };
     let synthetic_size = 1_000_000 + (st.asset_seq * 7919) % 5_000_000;
     for p in &planned {
         let size = if p.write {
@@ -136,17 +173,18 @@ pub(crate) fn insert_asset(
             on_disk: p.write,
             local: p.local,
             size,
-            uti: p.kind.uti().to_string(),
+            uti: p.uti.clone(),
         });
     }
     let original_size = spec.original_size.unwrap_or(resources[0].size);
 
-    // Moment: one per local calendar day.
+    // Moment: one per local calendar day; shared items have none.
     let day = spec.created.date_naive();
     let offset = spec.created.offset().local_minus_utc();
     let created = core_data_time(spec.created.to_utc());
     let moment = match st.moments.get(&day) {
-        Some(pk) => *pk,
+        _ if shared_album.is_some() => Value::Null,
+        Some(pk) => int(*pk),
         None => {
             let pk = st.pk("ZMOMENT");
             insert(
@@ -166,7 +204,7 @@ pub(crate) fn insert_asset(
                 ],
             )?;
             st.moments.insert(day, pk);
-            pk
+            int(pk)
         }
     };
 
@@ -180,10 +218,13 @@ pub(crate) fn insert_asset(
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         ),
-        None => (
-            uuid[..1].to_string(),
-            format!("{uuid}.{}", kind.library_extension(&spec.original_filename)),
-        ),
+        None => match &shared_album {
+            Some(album) => (album.directory(), shared::stored_name(spec, &uuid)),
+            None => (
+                uuid[..1].to_string(),
+                format!("{uuid}.{}", kind.library_extension(&spec.original_filename)),
+            ),
+        },
     };
     let directory = spec.overrides.directory.clone().unwrap_or(directory);
     let filename = spec.overrides.filename.clone().unwrap_or(filename);
@@ -260,7 +301,7 @@ pub(crate) fn insert_asset(
         ),
         ("ZUNIFORMTYPEIDENTIFIER", text(&uti)),
         ("ZMEDIAGROUPUUID", opt_text(media_group.as_deref())),
-        ("ZMOMENT", int(moment)),
+        ("ZMOMENT", moment),
         ("ZADDITIONALATTRIBUTES", int(aaa_pk)),
         ("ZIMPORTSESSION", st.import_session.map_or(Value::Null, int)),
     ];
@@ -276,6 +317,9 @@ pub(crate) fn insert_asset(
             ("ZDEPTHTYPE", int(i64::from(spec.portrait))),
             ("ZAVALANCHEKIND", int(i64::from(spec.burst.is_some()))),
         ]),
+    }
+    if let Some(album) = &shared_album {
+        set_columns(&mut row, shared::asset_columns(spec, album, st.asset_seq));
     }
     insert(conn, gen.asset_table(), &row)?;
     st.record_insert(conn, e.asset, asset_pk)?;
@@ -385,9 +429,27 @@ pub(crate) fn insert_asset(
         aaa.push(("ZMASTERFINGERPRINT", text(&fingerprint)));
         aaa.push((&root_col, int(e.asset)));
     }
+    if shared_album.is_some() {
+        // The fixture's shared items: no time zone, size, EXIF time or
+        // fingerprint, not imported.
+        set_columns(
+            &mut aaa,
+            [
+                "ZTIMEZONEOFFSET",
+                "ZINFERREDTIMEZONEOFFSET",
+                "ZTIMEZONENAME",
+                "ZEXIFTIMESTAMPSTRING",
+            ]
+            .map(|c| (c, Value::Null)),
+        );
+        if gen == Generation::Photos5 {
+            set_columns(&mut aaa, [("ZMASTERFINGERPRINT", Value::Null)]);
+        }
+        set_columns(&mut aaa, [("ZIMPORTEDBY", int(0))]);
+    }
     insert(conn, "ZADDITIONALASSETATTRIBUTES", &aaa)?;
 
-    insert_resources(
+    crate::resources::insert_resources(
         conn,
         st,
         &planned,
@@ -406,157 +468,34 @@ pub(crate) fn insert_asset(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_resources(
-    conn: &Connection,
-    st: &mut State,
-    planned: &[layout::Planned],
-    built: &[BuiltResource],
-    spec: &AssetSpec,
-    asset_pk: i64,
-    fingerprint: &str,
-    root_col: &str,
-) -> Result<()> {
-    let gen = st.gen;
-    let e = st.ents.clone();
-    let cloud = !spec.original_present && spec.referenced.is_none();
-    for (p, b) in planned.iter().zip(built) {
-        let Some(k) = p.row else { continue };
-        let pk = st.pk("ZINTERNALRESOURCE");
-        let (bookmark_pk, volume_pk) = if p.referenced {
-            let (name, rel) = volume_of(&p.path);
-            let volume = match st.volumes.get(&name) {
-                Some(v) => *v,
-                None => {
-                    let v = st.pk("ZFILESYSTEMVOLUME");
-                    insert(
-                        conn,
-                        "ZFILESYSTEMVOLUME",
-                        &[
-                            ("Z_PK", int(v)),
-                            ("Z_ENT", int(e.volume)),
-                            ("Z_OPT", int(1)),
-                            ("ZNAME", text(&name)),
-                            ("ZUUID", text(&uuid_from(v as u64 ^ 0x701))),
-                            ("ZVOLUMEUUIDSTRING", text(&uuid_from(v as u64 ^ 0x702))),
-                        ],
-                    )?;
-                    st.volumes.insert(name, v);
-                    v
-                }
-            };
-            let bm = st.pk("ZFILESYSTEMBOOKMARK");
-            insert(
-                conn,
-                "ZFILESYSTEMBOOKMARK",
-                &[
-                    ("Z_PK", int(bm)),
-                    ("Z_ENT", int(e.bookmark)),
-                    ("Z_OPT", int(1)),
-                    ("ZRESOURCE", int(pk)),
-                    ("ZPATHRELATIVETOVOLUME", text(&rel)),
-                    (
-                        "ZBOOKMARKDATA",
-                        Value::Blob(bookmark(&p.path.to_string_lossy())),
-                    ),
-                ],
-            )?;
-            (int(bm), int(volume))
-        } else {
-            (Value::Null, Value::Null)
-        };
-        let remote = cloud && p.role != ResourceRole::Thumbnail;
-        let is_original = p.role == ResourceRole::Original;
-        let mut row: Vec<(&str, Value)> = vec![
-            ("Z_PK", int(pk)),
-            ("Z_ENT", int(e.resource)),
-            ("Z_OPT", int(1)),
-            ("ZASSET", int(asset_pk)),
-            ("ZRESOURCETYPE", int(k.resource_type)),
-            ("ZDATASTORESUBTYPE", int(k.subtype)),
-            ("ZDATASTORECLASSID", int(0)),
-            ("ZRECIPEID", int(k.recipe)),
-            ("ZVERSION", int(k.version)),
-            ("ZLOCALAVAILABILITY", int(if p.local { 1 } else { -1 })),
-            ("ZLOCALAVAILABILITYTARGET", int(0)),
-            ("ZREMOTEAVAILABILITY", int(i64::from(remote))),
-            ("ZCLOUDLOCALSTATE", int(i64::from(remote))),
-            ("ZCLOUDSOURCETYPE", int(0)),
-            ("ZDATALENGTH", int(b.size as i64)),
-            (
-                "ZUNORIENTEDWIDTH",
-                int(if p.role == ResourceRole::Aae {
-                    0
-                } else {
-                    spec.width
-                }),
-            ),
-            (
-                "ZUNORIENTEDHEIGHT",
-                int(if p.role == ResourceRole::Aae {
-                    0
-                } else {
-                    spec.height
-                }),
-            ),
-            ("ZTRASHEDSTATE", int(0)),
-            ("ZSIDECARINDEX", int(0)),
-            ("ZFILEID", int(-1)),
-            (
-                "ZDATASTOREKEYDATA",
-                Value::Blob(vec![3, 0, 0, 0, 0x80, k.resource_type as u8]),
-            ),
-            ("ZFILESYSTEMBOOKMARK", bookmark_pk),
-            ("ZFILESYSTEMVOLUME", volume_pk),
-        ];
-        let k_kind = p.kind;
-        match gen {
-            Generation::Photos5 => {
-                let uti = st.uti_pk(
-                    conn,
-                    k_kind.uti(),
-                    !k_kind.is_movie() && k_kind != FileKind::Aae,
-                    k_kind.is_movie(),
-                    k_kind.is_raw(),
-                )?;
-                row.push(("ZUNIFORMTYPEIDENTIFIER", uti));
-                row.push((root_col, int(e.asset)));
-                row.push((
-                    "ZFINGERPRINT",
-                    if is_original {
-                        text(fingerprint)
-                    } else {
-                        Value::Null
-                    },
-                ));
-            }
-            Generation::Modern => {
-                row.push(("ZCOMPACTUTI", text(&k_kind.compact_uti())));
-                row.push(("ZUTICONFORMANCEHINT", int(k_kind.conformance_hint())));
-                row.push((
-                    "ZCODECFOURCHARCODENAME",
-                    if k_kind.is_movie() {
-                        text("hvc1")
-                    } else {
-                        Value::Null
-                    },
-                ));
-            }
-        }
-        insert(conn, "ZINTERNALRESOURCE", &row)?;
-    }
-    Ok(())
-}
-
-/// Paths of the resources an asset would have, without writing anything
-/// (used by tests to check path conventions).
+/// Paths of the resources an asset of the library would have, without
+/// writing anything (used by tests to check path conventions). A
+/// shared-album item's paths depend on its album: see
+/// [`BuiltAsset::resources`]. An error when the spec's RAW type cannot be
+/// recorded in `gen`.
 pub fn expected_paths(
     gen: Generation,
     spec: &AssetSpec,
     uuid: &str,
-) -> Vec<(ResourceRole, PathBuf)> {
-    layout::plan(gen, spec, uuid, false)
+) -> Result<Vec<(ResourceRole, PathBuf)>> {
+    Ok(layout::plan(gen, spec, uuid, false)?
         .into_iter()
         .map(|p| (p.role, p.path))
-        .collect()
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_folders_keep_the_folder_the_first_uuid_digit() {
+        let u = uuid_from(7);
+        assert_eq!(in_folders(u.clone(), 7, 16), u, "16: as Photos names them");
+        let dirs: std::collections::BTreeSet<char> = (0..100)
+            .map(|s| in_folders(uuid_from(s), s, 2).chars().next().unwrap())
+            .collect();
+        assert_eq!(dirs, ['0', '1'].into());
+        assert_eq!(in_folders(u.clone(), 3, 1)[1..], u[1..]);
+    }
 }

@@ -2,9 +2,10 @@
 //! keep it "open" the way Photos does.
 
 use crate::asset::{insert_asset, BuiltAsset};
-use crate::db::{refresh_derived, State};
+use crate::db::{refresh_derived, Shape, State};
 use crate::schema::EntityNumbers;
-use crate::spec::{AlbumId, AssetSpec};
+use crate::shared::SharedAlbum;
+use crate::spec::{AlbumId, AssetSpec, CloudSharingLayout};
 use crate::Generation;
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -26,6 +27,9 @@ pub struct BuiltAlbum {
     pub folder_path: Vec<String>,
     /// `ZTRASHEDSTATE` = 1.
     pub trashed: bool,
+    /// An iCloud Shared Album (`ZKIND` 1505): its owner and where its
+    /// items' files are.
+    pub shared: Option<SharedAlbum>,
 }
 
 /// A synthetic library on disk and everything the builder wrote into it.
@@ -39,9 +43,12 @@ pub struct BuiltLibrary {
     pub entities: EntityNumbers,
     /// Assets in the order they were added.
     pub assets: Vec<BuiltAsset>,
-    /// User albums in declaration order.
+    /// User and shared albums in declaration order.
     pub albums: Vec<BuiltAlbum>,
+    /// Where shared-album items are (`resources/` or `scopes/cloudsharing`).
+    pub cloud_sharing: CloudSharingLayout,
     with_media: bool,
+    folders: u8,
 }
 
 impl BuiltLibrary {
@@ -52,6 +59,7 @@ impl BuiltLibrary {
         assets: Vec<BuiltAsset>,
         albums: Vec<BuiltAlbum>,
         with_media: bool,
+        shape: Shape,
     ) -> BuiltLibrary {
         BuiltLibrary {
             path,
@@ -59,12 +67,22 @@ impl BuiltLibrary {
             entities,
             assets,
             albums,
+            cloud_sharing: shape.cloud_sharing,
             with_media,
+            folders: shape.folders,
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        Shape {
+            folders: self.folders,
+            cloud_sharing: self.cloud_sharing,
         }
     }
 
     /// Reopens a library built earlier (for instance by another process):
-    /// the entity numbering and albums are read back from its database;
+    /// the entity numbering and albums (user and shared) are read back from
+    /// its database, the cloud-sharing layout from its folders;
     /// [`BuiltLibrary::assets`] is left empty.
     pub fn reopen(path: &Path, generation: Generation) -> Result<BuiltLibrary> {
         let conn = Connection::open(path.join("database").join("Photos.sqlite"))?;
@@ -74,22 +92,49 @@ impl BuiltLibrary {
             .collect::<rusqlite::Result<_>>()?;
         let entities = EntityNumbers::resolve(generation, &overrides)?;
         let albums = conn
-            .prepare("SELECT Z_PK, ZUUID, ZTITLE, ZTRASHEDSTATE FROM ZGENERICALBUM WHERE ZKIND = 2 ORDER BY Z_PK")?
+            .prepare(
+                "SELECT Z_PK, ZUUID, ZTITLE, ZTRASHEDSTATE, ZKIND, ZCLOUDOWNERFULLNAME,
+                        ZCLOUDOWNERHASHEDPERSONID, ZCLOUDPERSONID, ZCLOUDGUID
+                 FROM ZGENERICALBUM WHERE ZKIND IN (2, 1505) ORDER BY Z_PK",
+            )?
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+                let shared = if r.get::<_, i64>(4)? == 1505 {
+                    Some(SharedAlbum {
+                        owner: r.get(5)?,
+                        owner_hashed_id: r.get(6)?,
+                        person_id: r.get(7)?,
+                        cloud_guid: r.get(8)?,
+                    })
+                } else {
+                    None
+                };
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)? != 0,
+                    shared,
+                ))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, String, String, bool)>>>()?
+            .collect::<rusqlite::Result<Vec<(i64, String, String, bool, Option<SharedAlbum>)>>>()?
             .into_iter()
             .enumerate()
-            .map(|(i, (pk, uuid, name, trashed))| BuiltAlbum {
+            .map(|(i, (pk, uuid, name, trashed, shared))| BuiltAlbum {
                 id: AlbumId(i),
                 pk,
                 uuid,
                 name,
                 folder_path: Vec::new(),
                 trashed,
+                shared,
             })
             .collect();
+        let mut shape = Shape::of(generation);
+        for layout in [CloudSharingLayout::Resources, CloudSharingLayout::Scopes] {
+            if path.join(layout.root()).is_dir() {
+                shape.cloud_sharing = layout;
+            }
+        }
         Ok(BuiltLibrary::new(
             path.to_path_buf(),
             generation,
@@ -97,6 +142,7 @@ impl BuiltLibrary {
             Vec::new(),
             albums,
             true,
+            shape,
         ))
     }
 
@@ -136,7 +182,8 @@ impl BuiltLibrary {
             &conn,
             self.generation,
             &self.entities,
-            self.albums.iter().map(|a| a.pk).collect(),
+            &self.albums,
+            self.shape(),
         )?;
         let lock = self.path.join("database").join("Photos.sqlite.lock");
         std::fs::write(&lock, lock_plist())?;

@@ -4,7 +4,10 @@
 //! next primary keys and the name→row maps (keywords, persons, moments...)
 //! so a 100,000-asset build never queries while inserting.
 
+use crate::built::BuiltAlbum;
 use crate::schema::EntityNumbers;
+use crate::shared::SharedAlbum;
+use crate::spec::CloudSharingLayout;
 use crate::Generation;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -102,6 +105,8 @@ pub(crate) struct Ents {
     pub description: i64,
     pub resource: i64,
     pub album: i64,
+    pub shared_album: i64,
+    pub invitation: i64,
     pub folder: i64,
     pub fetching_album: i64,
     pub import_session: i64,
@@ -127,6 +132,8 @@ impl Ents {
             description: n.get("AssetDescription")?,
             resource: n.get("InternalResource")?,
             album: n.get("Album")?,
+            shared_album: n.get("CloudSharedAlbum")?,
+            invitation: n.get("CloudSharedAlbumInvitationRecord")?,
             folder: n.get("Folder")?,
             fetching_album: n.get("FetchingAlbum")?,
             import_session: n.get("ImportSession")?,
@@ -148,6 +155,27 @@ impl Ents {
     }
 }
 
+/// Library-wide choices that decide where files go, kept with the built
+/// library so the live writer adds assets the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// How many `originals/<X>/` folders generated UUIDs spread over (16:
+    /// the first hex digit, as Photos does).
+    pub folders: u8,
+    /// Where shared-album items go.
+    pub cloud_sharing: CloudSharingLayout,
+}
+
+impl Shape {
+    /// What Photos does for `gen`.
+    pub(crate) fn of(gen: Generation) -> Shape {
+        Shape {
+            folders: 16,
+            cloud_sharing: CloudSharingLayout::of(gen),
+        }
+    }
+}
+
 /// Next keys and lookup maps, loaded from the database so the live writer
 /// can continue a built library.
 pub(crate) struct State {
@@ -160,6 +188,10 @@ pub(crate) struct State {
     pub utis: HashMap<String, i64>,
     pub volumes: HashMap<String, i64>,
     pub album_pks: Vec<i64>,
+    /// Shared albums by position ([`crate::AlbumId`]).
+    pub shared: HashMap<usize, SharedAlbum>,
+    pub folders: u8,
+    pub cloud_sharing: CloudSharingLayout,
     pub album_positions: HashMap<i64, i64>,
     pub import_session: Option<i64>,
     pub transaction: Option<i64>,
@@ -191,7 +223,8 @@ impl State {
         conn: &Connection,
         gen: Generation,
         numbers: &EntityNumbers,
-        album_pks: Vec<i64>,
+        albums: &[BuiltAlbum],
+        shape: Shape,
     ) -> Result<State> {
         let mut next = HashMap::new();
         for t in TABLES {
@@ -258,7 +291,13 @@ impl State {
             moments,
             utis,
             volumes,
-            album_pks,
+            album_pks: albums.iter().map(|a| a.pk).collect(),
+            shared: albums
+                .iter()
+                .filter_map(|a| Some((a.id.index(), a.shared.clone()?)))
+                .collect(),
+            folders: shape.folders,
+            cloud_sharing: shape.cloud_sharing,
             album_positions: HashMap::new(),
             import_session,
             transaction: None,
@@ -394,7 +433,7 @@ pub(crate) fn refresh_derived(
          UPDATE ZGENERICALBUM SET ZCACHEDCOUNT = t.n, ZCACHEDPHOTOSCOUNT = t.p, ZCACHEDVIDEOSCOUNT = t.v
            FROM (SELECT j.Z_{album}ALBUMS AS k, COUNT(*) AS n, SUM(a.ZKIND = 0) AS p, SUM(a.ZKIND = 1) AS v
                  FROM Z_{album}ASSETS j JOIN {asset} a ON a.Z_PK = j.Z_{root}ASSETS GROUP BY j.Z_{album}ALBUMS) AS t
-           WHERE t.k = ZGENERICALBUM.Z_PK AND ZGENERICALBUM.ZKIND = 2;
+           WHERE t.k = ZGENERICALBUM.Z_PK AND ZGENERICALBUM.ZKIND IN (2, 1505);
          UPDATE ZPERSON SET ZFACECOUNT = 0, ZKEYFACE = NULL;
          UPDATE ZPERSON SET ZFACECOUNT = t.n, ZKEYFACE = t.f
            FROM (SELECT {p} AS k, COUNT(*) AS n, MIN(Z_PK) AS f FROM ZDETECTEDFACE WHERE {a} IS NOT NULL GROUP BY {p}) AS t

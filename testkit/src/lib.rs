@@ -12,6 +12,14 @@
 //! tables). Entity numbers deliberately differ from the fixtures' by default
 //! so that a reader hard-coding them fails.
 //!
+//! Real shapes: RAW+JPEG pairs of any RAW format, typed by name or by a
+//! code no reader can map ([`AssetSpec::with_raw`], [`RawTypeCode`]);
+//! originals missing at a fraction ([`LibraryBuilder::missing_originals`]);
+//! many bursts ([`LibraryBuilder::burst`]); folders of thousands of
+//! originals ([`LibraryBuilder::originals_folders`]); iCloud Shared Album
+//! items in either layout ([`LibraryBuilder::shared_album`],
+//! [`CloudSharingLayout`]).
+//!
 //! Robustness: [`NameOverrides`] put hostile strings in `ZDIRECTORY` /
 //! `ZFILENAME` / `ZORIGINALFILENAME`, [`BuiltLibrary::execute`] runs raw SQL
 //! after the build, and [`BuiltLibrary::open_writer`] keeps the database open
@@ -26,7 +34,9 @@ mod db;
 mod layout;
 pub mod media;
 mod relations;
+mod resources;
 mod schema;
+mod shared;
 mod spec;
 
 pub use asset::{expected_paths, BuiltAsset};
@@ -34,7 +44,11 @@ pub use builder::LibraryBuilder;
 pub use built::{BuiltAlbum, BuiltLibrary, LiveWriter};
 pub use layout::{BuiltResource, ResourceRole};
 pub use schema::{statements, Entity, EntityNumbers, Generation};
-pub use spec::{at, AlbumId, AssetSpec, Burst, MediaKind, NameOverrides};
+pub use shared::SharedAlbum;
+pub use spec::{
+    at, AlbumId, AssetSpec, Burst, CloudSharingLayout, MediaKind, NameOverrides, RawAlternate,
+    RawTypeCode,
+};
 
 /// Where the real fixture libraries live, relative to this crate
 /// (`../../shared/fixtures/photos-libraries`), if they are present.

@@ -9,7 +9,8 @@ use rusqlite::Connection;
 use std::collections::HashSet;
 
 /// Keyword joins (`Z_<AdditionalAssetAttributes>KEYWORDS`), album joins
-/// (`Z_<Album>ASSETS` with `Z_FOK_` order keys in steps of 1024) and one
+/// (`Z_<Album>ASSETS` with `Z_FOK_` order keys in steps of 1024; a
+/// shared-album item is joined to its shared album the same way) and one
 /// detected face per named person and per unnamed face.
 pub(crate) fn insert_links(
     conn: &Connection,
@@ -52,7 +53,8 @@ pub(crate) fn insert_links(
         )?;
     }
     let mut seen = HashSet::new();
-    for album in spec.albums.iter().filter(|a| seen.insert(**a)) {
+    let albums = spec.albums.iter().chain(spec.shared_album.iter());
+    for album in albums.filter(|a| seen.insert(**a)) {
         let Some(album_pk) = st.album_pks.get(album.0).copied() else {
             bail!("album {} was not declared on this builder", album.0);
         };

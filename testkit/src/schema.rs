@@ -257,6 +257,7 @@ pub fn table_of_root_entity(generation: Generation, name: &str) -> Option<&'stat
         "UnmanagedAdjustment" => "ZUNMANAGEDADJUSTMENT",
         "Moment" => "ZMOMENT",
         "UniformTypeIdentifier" => "ZUNIFORMTYPEIDENTIFIER",
+        "CloudSharedAlbumInvitationRecord" => "ZCLOUDSHAREDALBUMINVITATIONRECORD",
         "CHANGE" => "ACHANGE",
         "TRANSACTION" => "ATRANSACTION",
         "TRANSACTIONSTRING" => "ATRANSACTIONSTRING",

@@ -37,6 +37,79 @@ pub struct Burst {
     pub selected: bool,
 }
 
+/// The RAW half of a RAW+JPEG pair, when it is not the default CR2.
+///
+/// Photos copies the RAW beside the JPEG as `originals/<d>/<uuid>_4.<ext>`
+/// and gives it a resource row (`ZRESOURCETYPE` 4, `ZDATASTORESUBTYPE` 17)
+/// whose type may or may not tell a reader the extension: from Photos 8 on
+/// the type is a small compact code, and the code real RAW alternates carry
+/// (11) is not one a reader can map, so the file must be found on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawAlternate {
+    /// Extension of the RAW file (`cr2`, `nef`, `dng`, `arw`...), without
+    /// the dot; written lower case, as Photos does.
+    pub extension: String,
+    /// How the resource row records the RAW's type.
+    pub type_code: RawTypeCode,
+}
+
+impl RawAlternate {
+    /// A RAW with extension `extension` whose type is recorded as `type_code`.
+    pub fn new(extension: &str, type_code: RawTypeCode) -> RawAlternate {
+        RawAlternate {
+            extension: extension.trim_start_matches('.').to_ascii_lowercase(),
+            type_code,
+        }
+    }
+}
+
+/// Whether a RAW's resource row names a type that gives its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawTypeCode {
+    /// A type that names the format. Photos 5: the format's uniform type
+    /// identifier (`com.nikon.raw-image` for `.nef`), as the fixtures record
+    /// `com.canon.cr2-raw-image`. Modern: compact code 9
+    /// (`com.adobe.raw-image`, the code of a DNG original in Test-15.4.1),
+    /// the only RAW code tied to its type by a fixture: so in the modern
+    /// generation only `dng` can be known, and the build fails for others.
+    Known,
+    /// A type from which no extension follows. Modern: compact code 11,
+    /// what every RAW alternate in the fixtures records (undocumented, and
+    /// not mapped by photovault's reader). Photos 5: the generic
+    /// `public.camera-raw-image`, which names no format.
+    Unknown,
+}
+
+/// The iCloud layout a library keeps shared-album files in
+/// (`ZDIRECTORY`/`ZFILENAME` of shared items are relative to its `data/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloudSharingLayout {
+    /// `resources/cloudsharing/`: Photos 5 to 7 (the fixture
+    /// Test-Cloud-10.15.6).
+    Resources,
+    /// `scopes/cloudsharing/`: Photos 8 and later (osxphotos switches there).
+    Scopes,
+}
+
+impl CloudSharingLayout {
+    /// The folder inside the package (`resources/cloudsharing`, ...).
+    pub fn root(self) -> &'static str {
+        match self {
+            CloudSharingLayout::Resources => "resources/cloudsharing",
+            CloudSharingLayout::Scopes => "scopes/cloudsharing",
+        }
+    }
+
+    /// The layout Photos uses for a schema generation: Photos 5 keeps
+    /// `resources/cloudsharing`, the modern schema (Photos 10's) `scopes/`.
+    pub fn of(generation: crate::Generation) -> CloudSharingLayout {
+        match generation {
+            crate::Generation::Photos5 => CloudSharingLayout::Resources,
+            crate::Generation::Modern => CloudSharingLayout::Scopes,
+        }
+    }
+}
+
 /// Raw strings to store instead of the computed ones, for robustness tests
 /// (`../../etc/passwd`, absolute paths, NUL, control characters, 400-byte
 /// names). They go into the database only: a file is still written under the
@@ -126,14 +199,31 @@ pub struct AssetSpec {
     /// `ZUNMANAGEDADJUSTMENT`, plus an edited live video for live photos.
     pub edited: bool,
     /// RAW+JPEG pair: the RAW is an alternate resource next to the original.
+    /// Without [`AssetSpec::raw_alternate`] it is a CR2 typed as the fixtures
+    /// type it (Photos 5 `com.canon.cr2-raw-image`, modern compact code 11).
     pub raw_pair: bool,
+    /// The RAW's extension and type code; `Some` makes the asset a pair
+    /// even when `raw_pair` is false (see [`AssetSpec::with_raw`]).
+    pub raw_alternate: Option<RawAlternate>,
     /// An `.aae` sidecar imported with the original (`UUID_5.aae`).
     pub aae: bool,
-    /// false = cloud-only / missing: no files, resource rows not local.
+    /// false = cloud-only / missing: no files; the resource rows say "not
+    /// local, in iCloud" (`ZLOCALAVAILABILITY` -1, `ZREMOTEAVAILABILITY` 1,
+    /// `ZCLOUDLOCALSTATE` 3), the asset has a cloud GUID and
+    /// `ZCLOUDLOCALSTATE` 1, which osxphotos reports as `ismissing`. See
+    /// also [`crate::LibraryBuilder::missing_originals`].
     pub original_present: bool,
     /// The original lives outside the library at this absolute path
     /// (`ZSAVEDASSETTYPE` 10, file-system bookmark and volume rows).
     pub referenced: Option<PathBuf>,
+    /// An item of this iCloud Shared Album (declared with
+    /// [`crate::LibraryBuilder::shared_album`]) instead of a photo of the
+    /// library: `ZSAVEDASSETTYPE` 4, `ZCLOUDBATCHPUBLISHDATE` set, named
+    /// `<UUID>.<EXT>` (only the extension of `original_filename` is kept, as
+    /// Photos does), files under `<cloudsharing>/data/<person id>/<album
+    /// guid>/`, no moment, no time zone, `ZVISIBILITYSTATE` 2, as the
+    /// fixture Test-Cloud-10.15.6 records them.
+    pub shared_album: Option<AlbumId>,
     /// Raw database strings replacing the computed names.
     pub overrides: NameOverrides,
 }
@@ -177,9 +267,11 @@ impl AssetSpec {
             original_size: None,
             edited: false,
             raw_pair: false,
+            raw_alternate: None,
             aae: false,
             original_present: true,
             referenced: None,
+            shared_album: None,
             overrides: NameOverrides::default(),
         }
     }
@@ -207,6 +299,25 @@ impl AssetSpec {
     pub fn with_uuid(mut self, uuid: &str) -> AssetSpec {
         self.uuid = Some(uuid.to_string());
         self
+    }
+
+    /// Makes the asset a RAW+JPEG pair whose RAW is `<uuid>_4.<extension>`
+    /// with its type recorded as `type_code`.
+    pub fn with_raw(mut self, extension: &str, type_code: RawTypeCode) -> AssetSpec {
+        self.raw_pair = true;
+        self.raw_alternate = Some(RawAlternate::new(extension, type_code));
+        self
+    }
+
+    /// Makes the asset an item of the iCloud Shared Album `album`.
+    pub fn shared_in(mut self, album: AlbumId) -> AssetSpec {
+        self.shared_album = Some(album);
+        self
+    }
+
+    /// Whether the asset has a RAW alternate.
+    pub fn has_raw(&self) -> bool {
+        self.raw_pair || self.raw_alternate.is_some()
     }
 
     /// Adds the asset to `album`.
