@@ -5,6 +5,8 @@
 //! next to this test executable's `deps/` folder; `make test` builds them
 //! first.
 
+pub mod history;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

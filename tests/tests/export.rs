@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use photovault_e2e::history;
 use photovault_e2e::{export, export_ok, photovaultd};
 use photovault_testkit::{at, AssetSpec, BuiltLibrary, Generation, LibraryBuilder};
 use serde_json::Value;
@@ -183,6 +184,17 @@ fn changes_in_the_library_rewrite_exactly_what_changed_and_lose_nothing() {
         "UPDATE ZASSET SET ZTRASHEDSTATE = 1 WHERE ZUUID = '{video}'"
     ))
     .unwrap();
+    // Photos records its changes in the history, as the writer above does;
+    // the plain SQL here needs them recorded by hand.
+    let pk = |uuid: &str| format!("SELECT Z_PK FROM ZASSET WHERE ZUUID = '{uuid}'");
+    photovault_e2e::history::record(
+        &lib,
+        &[
+            ("Asset", &pk(first), history::UPDATE),
+            ("Asset", &pk(video), history::UPDATE),
+            ("Asset", &pk(deleted), history::DELETE),
+        ],
+    );
     lib.execute(&format!("DELETE FROM ZASSET WHERE ZUUID = '{deleted}'"))
         .unwrap();
 

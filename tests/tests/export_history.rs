@@ -22,24 +22,11 @@ fn record_transaction(lib: &BuiltLibrary, entities: &[&str]) {
 }
 
 /// `ACHANGE.ZCHANGETYPE` values.
-const UPDATE: i64 = 1;
-const DELETE: i64 = 2;
+const UPDATE: i64 = photovault_e2e::history::UPDATE;
+const DELETE: i64 = photovault_e2e::history::DELETE;
 
-/// Records one transaction with these changes: entity name, the row's key
-/// (an SQL expression) and the change type.
 fn record_changes(lib: &BuiltLibrary, changes: &[(&str, &str, i64)]) {
-    let mut sql = "INSERT INTO ATRANSACTION (Z_ENT, Z_OPT, ZTIMESTAMP) \
-                   VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'TRANSACTION'), 1, 0);"
-        .to_string();
-    for (entity, pk, kind) in changes {
-        sql.push_str(&format!(
-            "INSERT INTO ACHANGE (Z_ENT, Z_OPT, ZCHANGETYPE, ZENTITY, ZENTITYPK, ZTRANSACTIONID) \
-             VALUES ((SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'CHANGE'), 1, {kind}, \
-             (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = '{entity}'), ({pk}), \
-             (SELECT max(Z_PK) FROM ATRANSACTION));"
-        ));
-    }
-    lib.execute(&sql).unwrap();
+    photovault_e2e::history::record(lib, changes);
 }
 
 fn xmp(dest: &std::path::Path) -> String {
@@ -326,4 +313,71 @@ fn another_library_put_at_the_same_path_is_read_whole() {
     assert_eq!(summary["gone"], 2, "{summary}");
     assert!(dest.join("Export/2020/2020-01/DSC_0003.JPG").is_file());
     assert!(dest.join("Export/2020/2020-01/IMG_0001.JPG").is_file());
+}
+
+/// Half the originals cloud-only, as in an iCloud library with "Optimize
+/// Mac Storage": they must not make every run read the whole library.
+#[test]
+fn missing_originals_wait_without_making_each_run_read_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = LibraryBuilder::new(Generation::Modern);
+    for day in 1..=8 {
+        b.asset(AssetSpec::photo(
+            &format!("IMG_000{day}.JPG"),
+            at(0, 2020, 1, day, 0, 0, 0),
+        ));
+    }
+    b.missing_originals(0.5);
+    let lib = b.build(&dir.path().join("L.photoslibrary")).unwrap();
+    let dest = dir.path().join("Backup");
+    let first = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(first["exported"], 4, "{first}");
+    assert_eq!(first["missing"], 4, "{first}");
+
+    // Nothing changed: the run ends without reading an asset, and still
+    // says how many originals it waits for.
+    let again = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(again["up_to_date"], true, "{again}");
+    assert_eq!(again["missing"], 4, "{again}");
+    assert_eq!(again["unchanged"], 4, "{again}");
+
+    // Background work in the history: still nothing to read.
+    record_transaction(&lib, &["Moment"]);
+    let background = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(background["up_to_date"], true, "{background}");
+    assert_eq!(background["missing"], 4, "{background}");
+
+    // One original arrives (Photos downloads it): the next run exports it,
+    // and only it, though the history names nothing.
+    let cloud: Vec<_> = lib
+        .assets
+        .iter()
+        .filter(|a| !a.spec.original_present)
+        .collect();
+    assert_eq!(cloud.len(), 4);
+    let original = cloud[0]
+        .resource(photovault_testkit::ResourceRole::Original)
+        .unwrap();
+    let target = lib.absolute(&original.path);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(&target, b"downloaded at last").unwrap();
+    let arrived = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(arrived["exported"], 1, "{arrived}");
+    assert_eq!(arrived["missing"], 3, "{arrived}");
+    assert_eq!(arrived["unchanged"], 4, "{arrived}");
+    let name = &cloud[0].spec.original_filename;
+    let stem = name.rsplit_once('.').unwrap().0;
+    let exported = std::fs::read_dir(dest.join("Export/2020/2020-01"))
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            e.file_name().to_string_lossy().starts_with(stem)
+                && !e.file_name().to_string_lossy().ends_with(".xmp")
+        });
+    assert!(exported, "{name} was not exported");
+
+    // And then nothing again.
+    let settled = export_ok(&lib.path, &dest, &[]);
+    assert_eq!(settled["up_to_date"], true, "{settled}");
+    assert_eq!(settled["missing"], 3, "{settled}");
 }

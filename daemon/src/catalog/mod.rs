@@ -13,8 +13,10 @@
 mod mirror;
 mod organized;
 mod schema;
+mod waiting;
 
 pub use organized::OrganizedRecord;
+pub use waiting::WaitingAsset;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -140,6 +142,10 @@ pub struct AssetRecord {
     pub fingerprint: Option<String>,
     /// Its original was not on disk at the last run.
     pub original_missing: bool,
+    /// The asset's source files (library-relative or absolute paths) that
+    /// were not on disk at its last run: a run checks only these to learn
+    /// that a cloud-only original has arrived. Empty when nothing waits.
+    pub waiting: Vec<String>,
     /// Some file failed at the last run.
     pub failed: bool,
     /// When it was first seen gone from the library (deleted or trashed).
@@ -172,6 +178,9 @@ pub struct FileRecord {
 pub struct Catalog {
     path: PathBuf,
     conn: Connection,
+    /// The schema version as opened: a catalog opened read-only stays at
+    /// the version an older photovault wrote, and queries adapt to it.
+    version: i64,
 }
 
 impl Catalog {
@@ -198,6 +207,7 @@ impl Catalog {
         Ok(Catalog {
             path: path.to_path_buf(),
             conn,
+            version: schema::VERSION,
         })
     }
 
@@ -223,10 +233,11 @@ impl Catalog {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(err)?;
-        schema_version(&conn, path)?;
+        let version = schema_version(&conn, path)?;
         Ok(Catalog {
             path: path.to_path_buf(),
             conn,
+            version,
         })
     }
 
@@ -334,7 +345,7 @@ impl Catalog {
 
     /// Every asset ever exported, by uuid.
     pub fn assets(&self) -> Result<HashMap<String, AssetRecord>> {
-        self.asset_records("SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since FROM assets", [])
+        self.asset_records(&self.asset_columns(""), [])
     }
 
     /// The records of the assets with these uuids (those the catalog has):
@@ -343,9 +354,18 @@ impl Catalog {
         let list = serde_json::to_string(uuids)
             .map_err(|e| self.err()(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         self.asset_records(
-            "SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since FROM assets
-             WHERE uuid IN (SELECT value FROM json_each(?1))",
+            &self.asset_columns("WHERE uuid IN (SELECT value FROM json_each(?1))"),
             [list],
+        )
+    }
+
+    /// The query of asset records, narrowed by `filter`; `waiting` reads as
+    /// NULL from a catalog older than version 4 opened read-only.
+    fn asset_columns(&self, filter: &str) -> String {
+        let waiting = if self.version >= 4 { "waiting" } else { "NULL" };
+        format!(
+            "SELECT uuid, folder, stem, fingerprint, original_missing, failed, gone_since, {waiting}
+             FROM assets {filter}"
         )
     }
 
@@ -368,6 +388,7 @@ impl Catalog {
                         .get::<_, Option<String>>(6)?
                         .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
                         .map(|t| t.with_timezone(&Utc)),
+                    waiting: waiting::split(r.get::<_, Option<String>>(7)?),
                 })
             })
             .map_err(self.err())?;
@@ -383,10 +404,10 @@ impl Catalog {
     pub fn put_asset(&self, rec: &AssetRecord) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT INTO assets (uuid, folder, stem, fingerprint, original_missing, failed, gone_since)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO assets (uuid, folder, stem, fingerprint, original_missing, failed, gone_since, waiting)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (uuid) DO UPDATE SET folder = ?2, stem = ?3, fingerprint = ?4,
-                   original_missing = ?5, failed = ?6, gone_since = ?7",
+                   original_missing = ?5, failed = ?6, gone_since = ?7, waiting = ?8",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -397,6 +418,7 @@ impl Catalog {
                     rec.original_missing,
                     rec.failed,
                     rec.gone_since.map(|t| t.to_rfc3339()),
+                    waiting::join(&rec.waiting),
                 ])
             })
             .map_err(self.err())?;
@@ -612,6 +634,7 @@ mod tests {
             original_missing: false,
             failed: false,
             gone_since: None,
+            waiting: Vec::new(),
         };
         let file = FileRecord {
             asset_uuid: "U1".into(),

@@ -5,11 +5,13 @@
 //! `mirror_files`, and to `versions` the run that wrote a moved file and
 //! when retention removed it (so a restore of an old run knows what it
 //! can no longer have). Version 3 adds the organize engine's `organized`.
+//! Version 4 adds to `assets` the source files an asset waits for
+//! (`waiting`), so that missing originals do not cost a full read per run.
 
 use rusqlite::Connection;
 
 /// The catalog version this photovault writes (`PRAGMA user_version`).
-pub(crate) const VERSION: i64 = 3;
+pub(crate) const VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE runs (
@@ -103,6 +105,15 @@ CREATE TABLE organized (
 CREATE INDEX organized_path ON organized (path);
 ";
 
+/// Version 4: the source files each asset waited for at its last run,
+/// newline-separated (NULL: none). A catalog from version 3 has NULL for
+/// every asset; those with `original_missing` set are read once more and
+/// get their list then.
+const V4: &str = "
+ALTER TABLE assets ADD COLUMN waiting TEXT;
+CREATE INDEX assets_waiting ON assets (uuid) WHERE waiting IS NOT NULL OR original_missing != 0 OR failed != 0;
+";
+
 /// Brings a catalog at `from` (0 = new) to [`VERSION`], in one transaction.
 pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -115,6 +126,9 @@ pub(crate) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
         }
         if from < 3 {
             conn.execute_batch(V3)?;
+        }
+        if from < 4 {
+            conn.execute_batch(V4)?;
         }
         conn.pragma_update(None, "user_version", VERSION)
     })();

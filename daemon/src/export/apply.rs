@@ -60,11 +60,40 @@ pub(super) struct AssetWork<'a> {
 }
 
 /// Whether the asset was completely exported as it is now: same
-/// fingerprint, nothing missing, nothing failed.
+/// fingerprint, nothing failed, and none of the files it waited for (a
+/// cloud-only original) has arrived. An asset whose original is still
+/// missing is exported as far as it can be: the run that finds the original
+/// on disk finishes it.
 fn exported_as_is(rec: &AssetRecord, asset: &Asset) -> bool {
+    // Recorded by a photovault that did not list what the asset waited for.
+    let waits_unknown = rec.original_missing && rec.waiting.is_empty();
     rec.fingerprint.as_deref() == Some(asset.fingerprint.as_str())
-        && !rec.original_missing
         && !rec.failed
+        && !waits_unknown
+        && !arrived(rec, asset)
+}
+
+/// Whether a file the asset waited for at its last run is on disk now.
+fn arrived(rec: &AssetRecord, asset: &Asset) -> bool {
+    !rec.waiting.is_empty()
+        && asset.resources.iter().any(|r| {
+            r.present
+                && r.path
+                    .as_deref()
+                    .is_some_and(|p| rec.waiting.iter().any(|w| p.as_os_str() == w.as_str()))
+        })
+}
+
+/// The source files of the asset that are not on disk now, as the catalog
+/// keeps them ([`AssetRecord::waiting`]).
+fn waiting_for(asset: &Asset) -> Vec<String> {
+    asset
+        .resources
+        .iter()
+        .filter(|r| !r.present)
+        .filter_map(|r| r.path.as_deref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// Whether a run has nothing to do for the asset: exported as it is, still
@@ -636,6 +665,7 @@ impl<'a> Engine<'a> {
                 original_missing: w.original_missing,
                 failed: failure.is_some(),
                 gone_since: None,
+                waiting: waiting_for(w.asset),
                 ..w.record
             };
             catalog.put_asset(&record)?;

@@ -5,12 +5,16 @@
 //! A run:
 //! 1. reads Photos' history position and the database files' size and
 //!    time. If both are where the last complete run left them, with the same
-//!    options and nothing missing or failed, nothing can have changed, and
-//!    the run ends there. It also ends there when the history moved on but
-//!    records only changes to entities the reader never reads (Photos'
-//!    background analysis: moments, highlights, face prints).
-//! 2. reads the assets the history names (or, when it cannot name them, the
-//!    whole library, one snapshot) and their catalog records, and plans
+//!    options, nothing can have changed, and the run ends there. It also
+//!    ends there when the history moved on but records only changes to
+//!    entities the reader never reads (Photos' background analysis:
+//!    moments, highlights, face prints). Assets waiting for an original
+//!    (cloud-only) do not prevent this: the catalog lists the files each
+//!    waits for, and only those paths are looked for on disk; an asset
+//!    whose file has arrived, or which failed last time, is read again.
+//! 2. reads the assets the history names and those due again (or, when
+//!    they cannot be named, the whole library, one snapshot) and their
+//!    catalog records, and plans
 //!    each asset: an asset whose fingerprint is unchanged costs nothing; a
 //!    changed one rewrites only files whose source key changed.
 //! 3. checks free space for what it will write, then writes each file
@@ -237,18 +241,18 @@ pub fn export(
         Some(c) => c.last_run(ENGINE)?,
         None => None,
     };
-    let (present, pending) = match &catalog {
-        Some(c) => c.asset_counts()?,
-        None => (0, 0),
+    let present = match &catalog {
+        Some(c) => c.asset_counts()?.0,
+        None => 0,
     };
     // The run may end here when the last complete run, with the same
-    // options and source, left nothing to retry, and either the library's
+    // options and source, left nothing to do now, and either the library's
     // database is exactly as it was then, or Photos' history since then
     // records only changes the reader never looks at. When the history
-    // names the few assets that changed, only those are read.
+    // names the few assets that changed, only those are read, with the
+    // assets that wait for a file that has now arrived (or failed before).
     let comparable = last.as_ref().filter(|l| {
         !options.check
-            && pending == 0
             && history.is_some()
             && l.status == RunStatus::Complete
             && l.options_key == options.key()
@@ -274,10 +278,19 @@ pub fn export(
         },
         None => HistoryChanges::Anything("no earlier complete run to compare with".into()),
     };
+    let changes = match (changes, &catalog) {
+        (HistoryChanges::Anything(why), _) => HistoryChanges::Anything(why),
+        (changes, None) => changes,
+        (changes, Some(c)) => with_due_assets(&library, c, changes, narrow_limit(present))?,
+    };
     let input = match &changes {
         HistoryChanges::Nothing => {
             report.up_to_date = true;
             report.counts.unchanged = present;
+            if let Some(c) = &catalog {
+                report.counts.missing = c.missing_originals()?;
+                report.counts.unchanged = present.saturating_sub(report.counts.missing);
+            }
             if let (Some(c), false) = (&catalog, options.dry_run) {
                 let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
                 c.finish_run(
@@ -354,6 +367,12 @@ pub fn export(
         if result.is_ok() {
             c.mark_gone(&gone, run_started)?;
         }
+        // Every asset still waiting for its original is missing, whether
+        // this run looked at it or counted it unchanged without reading it.
+        let missing = c.missing_originals()?;
+        let unread = missing.saturating_sub(report.counts.missing);
+        report.counts.unchanged = report.counts.unchanged.saturating_sub(unread);
+        report.counts.missing = missing;
         c.finish_run(
             run,
             status,
@@ -364,6 +383,66 @@ pub fn export(
         )?;
     }
     result.map(|()| report)
+}
+
+/// Adds to what the history names the assets a run must look at again:
+/// those waiting for a file that is now on disk (a cloud-only original
+/// downloaded), those a file of which failed at the last run, and those an
+/// older photovault recorded as missing without saying what they wait for.
+/// Only the waiting paths are checked, each folder listed once, so a
+/// library with thousands of cloud-only originals stays a no-op when
+/// nothing changed. More than `limit`: the whole library is read instead.
+fn with_due_assets(
+    library: &PhotosLibrary,
+    catalog: &Catalog,
+    changes: HistoryChanges,
+    limit: usize,
+) -> Result<HistoryChanges, ExportError> {
+    let waiting = catalog.waiting_assets()?;
+    if waiting.is_empty() {
+        return Ok(changes);
+    }
+    let paths = waiting
+        .iter()
+        .flat_map(|w| w.paths.iter().map(String::as_str));
+    let on_disk = library.files_on_disk(paths);
+    let mut due = Vec::new();
+    let mut next = 0;
+    for w in &waiting {
+        let answers = &on_disk[next..next + w.paths.len()];
+        next += w.paths.len();
+        if answers.contains(&true) || w.failed || w.unknown {
+            due.push(w.uuid.as_str());
+        }
+    }
+    if due.is_empty() {
+        return Ok(changes);
+    }
+    if due.len() > limit {
+        return Ok(HistoryChanges::Anything(format!(
+            "{} assets wait for files that are now on disk, or failed before",
+            due.len()
+        )));
+    }
+    tracing::debug!(
+        assets = due.len(),
+        "assets due again: files arrived, or failed before"
+    );
+    let mut pks = library.asset_keys(&due)?;
+    if pks.is_empty() {
+        return Ok(changes);
+    }
+    if let HistoryChanges::Assets(named) = changes {
+        pks.extend(named);
+    }
+    pks.sort_unstable();
+    pks.dedup();
+    if pks.len() > limit {
+        return Ok(HistoryChanges::Anything(
+            "too many assets changed or are due again".into(),
+        ));
+    }
+    Ok(HistoryChanges::Assets(pks))
 }
 
 /// Up to how many assets a run reads one by one, from the history's list,
@@ -528,5 +607,6 @@ pub(crate) fn fresh_record(asset: &Asset, folder: String, stem: String) -> Asset
         original_missing: false,
         failed: false,
         gone_since: None,
+        waiting: Vec::new(),
     }
 }

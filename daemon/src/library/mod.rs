@@ -210,6 +210,32 @@ impl PhotosLibrary {
         result.map_err(err)
     }
 
+    /// Which of `paths` (relative to the library, or absolute) are files on
+    /// disk now, listing each folder once: how a run learns, without
+    /// reading any asset, that originals it waited for have arrived.
+    pub fn files_on_disk<'p>(&self, paths: impl IntoIterator<Item = &'p str>) -> Vec<bool> {
+        let mut presence = assets::Presence::new(&self.paths.root);
+        paths
+            .into_iter()
+            .map(|p| presence.is_file(Path::new(p)))
+            .collect()
+    }
+
+    /// The primary keys of the assets with these uuids that the database
+    /// still has, to read just those with [`read_assets`](Self::read_assets).
+    pub fn asset_keys(&self, uuids: &[&str]) -> Result<Vec<i64>, LibraryError> {
+        let err = |e| LibraryError::sqlite(&self.paths.root, e);
+        let list = serde_json::to_string(uuids)
+            .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let sql = format!(
+            "SELECT Z_PK FROM {} WHERE ZUUID IN (SELECT value FROM json_each(?1)) ORDER BY Z_PK",
+            self.schema.asset.table
+        );
+        let mut stmt = self.db.conn.prepare(&sql).map_err(err)?;
+        let rows = stmt.query_map([list], |r| r.get(0)).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
     /// The position in Photos' persistent history, where the library has it;
     /// cheap, so a watcher can poll it to see whether anything changed.
     pub fn history_position(&self) -> Result<Option<HistoryPosition>, LibraryError> {
