@@ -44,8 +44,15 @@ fn main() -> Result<()> {
     }
 }
 
-/// The workspace's target folder and the release `photovaultd` in it.
+/// The release binary `name` (`photovaultd`, `photovaultctl`): the one built
+/// next to this benchmark (so a `CARGO_TARGET_DIR` of one's own is honoured),
+/// else the workspace's `target/release`.
 pub(crate) fn release_binary(name: &str) -> Result<PathBuf> {
+    if let Some(beside) = std::env::current_exe()?.parent().map(|d| d.join(name)) {
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let bin = root.join("target/release").join(name);
     if !bin.is_file() {
