@@ -7,7 +7,7 @@ CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all setup build test lint run bench bench-tools osxphotos install uninstall clean
+.PHONY: all setup build test lint run bench bench-clones bench-tools osxphotos install uninstall clean
 
 all: build
 
@@ -36,6 +36,12 @@ bench: build osxphotos bench-tools
 	$(CARGO) run --release -q -p photovault-bench -- daemon
 	$(CARGO) run --release -q -p photovault-bench -- organize
 	$(CARGO) run --release -q -p photovault-bench -- mirror
+	$(MAKE) bench-clones
+
+# Libraries cloned from the real fixtures by ../shared/tools/synth_library.py
+# (100,000 assets per template, cached in target/bench-data/clones).
+bench-clones: build bench-tools
+	$(CARGO) run --release -q -p photovault-bench -- clones
 
 # What the mirror benchmark compares with: rsync and b3sum.
 bench-tools:

@@ -3,6 +3,7 @@
 //! (maximum resident set size) of each run. The figures go into
 //! `docs/BENCHMARKS.md`; nothing here asserts a time.
 
+mod clones;
 mod daemon;
 mod export;
 mod measure;
@@ -23,6 +24,7 @@ fn main() -> Result<()> {
         "daemon" => daemon::daemon_benchmarks(),
         "mirror" => mirror::mirror_benchmarks(),
         "organize" => organize::organize_benchmarks(),
+        "clones" => clones::clones_benchmarks(),
         // Internal: run by the benchmarks in a process of its own, so that
         // the builder's memory never counts towards a measured child (Linux
         // reports a child's peak RSS including what it inherited at fork).
@@ -39,7 +41,7 @@ fn main() -> Result<()> {
             )
         }
         other => bail!(
-            "unknown benchmark {other:?}; available: inspect, export, daemon, mirror, organize"
+            "unknown benchmark {other:?}; available: inspect, export, daemon, mirror, organize, clones"
         ),
     }
 }

@@ -28,11 +28,29 @@ pub fn run_quietly(program: &Path, args: &[&OsStr]) -> Result<Measurement> {
     run(program, args, Stdio::null())
 }
 
+/// The same, with the program's standard output and error written to the
+/// file `log` (to read its summary afterwards).
+pub fn run_logged(program: &Path, args: &[&OsStr], log: &Path) -> Result<Measurement> {
+    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let errors = file.try_clone()?;
+    spawn_and_wait(program, args, file.into(), errors.into())
+        .with_context(|| format!("its output is in {}", log.display()))
+}
+
 fn run(program: &Path, args: &[&OsStr], stderr: Stdio) -> Result<Measurement> {
+    spawn_and_wait(program, args, Stdio::null(), stderr)
+}
+
+fn spawn_and_wait(
+    program: &Path,
+    args: &[&OsStr],
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Measurement> {
     let start = Instant::now();
     let child = Command::new(program)
         .args(args)
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(stderr)
         .spawn()
         .with_context(|| format!("starting {}", program.display()))?;
