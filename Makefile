@@ -2,12 +2,13 @@
 #   make run    build, then run photovault's main job (see scripts/run.sh)
 #   make test   install what is missing, build, run every test, lint
 #   make bench  the benchmarks whose figures docs/BENCHMARKS.md records
+#   make bench-scale  the 1,000,000-asset benchmark (a clone of ~30 minutes, cached)
 
 CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all setup build test lint run bench bench-clones bench-tools osxphotos install uninstall clean
+.PHONY: all setup build test lint run bench bench-clones bench-scale bench-tools osxphotos install uninstall clean
 
 all: build
 
@@ -42,6 +43,12 @@ bench: build osxphotos bench-tools
 # (100,000 assets per template, cached in target/bench-data/clones).
 bench-clones: build bench-tools
 	$(CARGO) run --release -q -p photovault-bench -- clones
+
+# One 1,000,000-asset clone of Test-15.4.1: full read, no-op export, and
+# status latency during a daemon job (the clone and its first export are
+# cached in target/bench-data).
+bench-scale: build
+	$(CARGO) run --release -q -p photovault-bench -- scale
 
 # What the mirror benchmark compares with: rsync and b3sum.
 bench-tools:

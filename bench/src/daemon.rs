@@ -18,7 +18,7 @@ use photovault_testkit::{at, AssetSpec, Generation, LibraryBuilder};
 use crate::{bench_dir, release_binary};
 
 /// Sends one request line and returns the first response line.
-fn request(socket: &Path, line: &str) -> Result<String> {
+pub(crate) fn request(socket: &Path, line: &str) -> Result<String> {
     let mut s = UnixStream::connect(socket)?;
     s.write_all(line.as_bytes())?;
     s.write_all(b"\n")?;
@@ -27,7 +27,8 @@ fn request(socket: &Path, line: &str) -> Result<String> {
     Ok(out)
 }
 
-fn wait(timeout: Duration, mut f: impl FnMut() -> bool) -> Result<Duration> {
+/// Polls `f` every 2 ms until it holds; how long that took.
+pub(crate) fn wait(timeout: Duration, mut f: impl FnMut() -> bool) -> Result<Duration> {
     let started = Instant::now();
     while !f() {
         if started.elapsed() > timeout {
@@ -67,7 +68,8 @@ fn rss_mib(pid: u32) -> Result<f64> {
     Ok(kb / 1024.0)
 }
 
-struct Running(Child);
+/// A child process that is sent SIGTERM, and waited for, when dropped.
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {

@@ -9,6 +9,7 @@ mod export;
 mod measure;
 mod mirror;
 mod organize;
+mod scale;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,6 +26,7 @@ fn main() -> Result<()> {
         "mirror" => mirror::mirror_benchmarks(),
         "organize" => organize::organize_benchmarks(),
         "clones" => clones::clones_benchmarks(),
+        "scale" => scale::scale_benchmarks(),
         // Internal: run by the benchmarks in a process of its own, so that
         // the builder's memory never counts towards a measured child (Linux
         // reports a child's peak RSS including what it inherited at fork).
@@ -41,7 +43,7 @@ fn main() -> Result<()> {
             )
         }
         other => bail!(
-            "unknown benchmark {other:?}; available: inspect, export, daemon, mirror, organize, clones"
+            "unknown benchmark {other:?}; available: inspect, export, daemon, mirror, organize, clones, scale"
         ),
     }
 }
