@@ -522,6 +522,16 @@ impl Catalog {
 
     /// Runs `f` inside one transaction: its records land together or not at all.
     pub fn transaction<T>(&self, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        self.transaction_of(f)
+    }
+
+    /// [`transaction`](Self::transaction) for work that fails with an
+    /// engine's error: a batch of records costs one commit instead of one
+    /// each (a commit per file was most of a first export's time).
+    pub fn transaction_of<T, E: From<CatalogError>>(
+        &self,
+        f: impl FnOnce(&Catalog) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(self.err())?;

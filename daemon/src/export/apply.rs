@@ -33,6 +33,11 @@ struct InFlight<'a> {
     /// Staged files: (asset, file of the asset, the staged file).
     batch: Vec<(usize, usize, write::Staged)>,
     batch_bytes: u64,
+    /// Records of new assets whose files are in flight, saved before the
+    /// next batch is renamed into place: a run killed after the renames
+    /// resumes with the same names (and adopts the files) instead of
+    /// choosing new ones.
+    reserved: Vec<AssetRecord>,
     stop: Option<ExportError>,
 }
 
@@ -357,6 +362,7 @@ impl<'a> Engine<'a> {
                 pending: HashMap::new(),
                 batch: Vec::new(),
                 batch_bytes: 0,
+                reserved: Vec::new(),
                 stop: None,
             };
             for (index, w) in work.into_iter().enumerate() {
@@ -364,9 +370,7 @@ impl<'a> Engine<'a> {
                     run.stop = Some(ExportError::Cancelled);
                     break;
                 }
-                if let Err(e) =
-                    self.submit(index, w, &mut copier, &mut run.pending, progress, report)
-                {
+                if let Err(e) = self.submit(index, w, &mut copier, &mut run, progress, report) {
                     run.stop = Some(e);
                     break;
                 }
@@ -395,19 +399,13 @@ impl<'a> Engine<'a> {
         index: usize,
         mut w: AssetWork<'a>,
         copier: &mut Copier,
-        pending: &mut HashMap<usize, Pending<'a>>,
+        run: &mut InFlight<'a>,
         progress: &dyn Progress,
         report: &mut ExportReport,
     ) -> Result<(), ExportError> {
-        let (Some(dest), Some(catalog)) = (self.dest, self.catalog) else {
+        let (Some(dest), Some(_)) = (self.dest, self.catalog) else {
             return Ok(());
         };
-        if w.is_new {
-            // Reserve the stem before the first file lands, so that a run
-            // killed half-way through the asset resumes with the same names
-            // instead of choosing new ones.
-            catalog.put_asset(&w.record)?;
-        }
         let retired = std::mem::take(&mut w.retire);
         for old in &retired {
             self.retire(&old.path)?;
@@ -460,7 +458,10 @@ impl<'a> Engine<'a> {
         if p.remaining == 0 {
             return self.finish_asset(p.work, p.wrote_any, p.failure, report);
         }
-        pending.insert(index, p);
+        if p.work.is_new {
+            run.reserved.push(p.work.record.clone());
+        }
+        run.pending.insert(index, p);
         Ok(())
     }
 
@@ -504,6 +505,10 @@ impl<'a> Engine<'a> {
         if batch.is_empty() {
             return Ok(());
         }
+        let (Some(catalog), reserved) = (self.catalog, std::mem::take(&mut run.reserved)) else {
+            return Ok(());
+        };
+        catalog.transaction(|c| reserved.iter().try_for_each(|r| c.put_asset(r)))?;
         if let Err(e) = write::sync_filesystem(root) {
             // Nothing of the batch reached its final name; its temporary
             // files are removed as they drop (or next run, drive gone).
@@ -533,18 +538,21 @@ impl<'a> Engine<'a> {
             }
             return Ok(());
         }
-        for (asset, file, copied) in committed {
-            let Some(p) = run.pending.get_mut(&asset) else {
-                continue;
-            };
-            let (planned, path) = &p.files[file];
-            let mtime = p.work.asset.created.map(SystemTime::from);
-            self.record(p.work.asset, path, planned, &copied, mtime)?;
-            report.counts.bytes += copied.size;
-            progress.file_done(copied.size);
-            self.file_settled(asset, run, report)?;
-        }
-        Ok(())
+        // One commit for the batch's records.
+        catalog.transaction_of(|_| {
+            for (asset, file, copied) in committed {
+                let Some(p) = run.pending.get_mut(&asset) else {
+                    continue;
+                };
+                let (planned, path) = &p.files[file];
+                let mtime = p.work.asset.created.map(SystemTime::from);
+                self.record(p.work.asset, path, planned, &copied, mtime)?;
+                report.counts.bytes += copied.size;
+                progress.file_done(copied.size);
+                self.file_settled(asset, run, report)?;
+            }
+            Ok::<(), ExportError>(())
+        })
     }
 
     /// A file of `asset` could not be written: one asset's failure, or the
