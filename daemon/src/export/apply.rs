@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 
-use crate::catalog::{AssetRecord, Catalog, FileRecord};
+use crate::catalog::{AssetRecord, AssetRecords, Catalog, FileRecord};
 use crate::destination::Destination;
 use crate::library::Asset;
 use crate::write::{self, WriteError};
@@ -114,7 +114,7 @@ pub(super) struct Engine<'a> {
     catalog: Option<&'a Catalog>,
     options: &'a ExportOptions,
     run_started: DateTime<Utc>,
-    known: &'a HashMap<String, AssetRecord>,
+    known: &'a AssetRecords,
     /// The run's number in the catalog, once begun.
     pub(super) run: Option<i64>,
     unchanged: u64,
@@ -126,7 +126,7 @@ impl<'a> Engine<'a> {
         catalog: Option<&'a Catalog>,
         options: &'a ExportOptions,
         run_started: DateTime<Utc>,
-        known: &'a HashMap<String, AssetRecord>,
+        known: &'a AssetRecords,
     ) -> Self {
         Engine {
             dest,

@@ -27,7 +27,6 @@ pub mod naming;
 pub mod plan;
 pub mod xmp;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -37,7 +36,7 @@ use chrono::Utc;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::catalog::{AssetRecord, Catalog, CatalogError, RunCounts, RunStatus};
+use crate::catalog::{AssetRecord, AssetRecords, Catalog, CatalogError, RunCounts, RunStatus};
 use crate::destination::{Destination, DestinationError, Enrol};
 use crate::library::{Asset, HistoryChanges, LibraryError, PhotosLibrary};
 use crate::write::WriteError;
@@ -460,7 +459,7 @@ struct RunInput {
     /// then uuid.
     assets: Vec<Asset>,
     /// The catalog's records to compare them with.
-    known: HashMap<String, AssetRecord>,
+    known: AssetRecords,
     /// The uuids of the assets in the library (not trashed) among those the
     /// run judges.
     in_library: FxHashSet<String>,
@@ -498,7 +497,7 @@ fn read_named(
     let uuids: Vec<&str> = assets.iter().map(|a| a.uuid.as_str()).collect();
     let mut known = match catalog {
         Some(c) => c.assets_with_uuids(&uuids)?,
-        None => HashMap::new(),
+        None => AssetRecords::default(),
     };
     // A new asset needs a name, chosen against every name already taken.
     if let Some(c) = catalog {
@@ -547,14 +546,14 @@ fn read_everything(
             unchanged_unplanned: 0,
             in_library: selection.in_library.into_iter().collect(),
             assets: selection.assets,
-            known: HashMap::new(),
+            known: AssetRecords::default(),
             only: None,
         });
     };
     let path = catalog.path();
     // `None` when the loading thread ended without a word (it panicked):
     // then every asset is kept, and the records are loaded here after.
-    type Loaded = Option<Result<HashMap<String, AssetRecord>, CatalogError>>;
+    type Loaded = Option<Result<AssetRecords, CatalogError>>;
     let known: OnceLock<Loaded> = OnceLock::new();
     let (sender, receiver) = std::sync::mpsc::sync_channel(1);
     let receiver = Mutex::new(receiver);

@@ -17,10 +17,14 @@ pub(crate) struct Presence {
     /// Folder (relative to the root) -> names of the regular files in it;
     /// `None` when the folder could not be listed (then files are asked
     /// about one by one).
-    listings: FxHashMap<PathBuf, Option<FxHashSet<OsString>>>,
+    ///
+    /// Folders are keyed by their path's bytes: hashing and comparing a
+    /// `Path` goes component by component, and every file of every asset
+    /// asks about its folder (millions of lookups in a large library).
+    listings: FxHashMap<Box<[u8]>, Option<FxHashSet<OsString>>>,
     /// Folder -> its files by stem (the name before the last dot), made from
     /// the folder's listing the first time a file is looked for by stem.
-    stems: FxHashMap<PathBuf, FxHashMap<OsString, OsString>>,
+    stems: FxHashMap<Box<[u8]>, FxHashMap<OsString, OsString>>,
     /// Folder -> whether it exists, for the few folders whose existence
     /// decides a layout (the cloud-sharing stores).
     dirs: FxHashMap<PathBuf, bool>,
@@ -51,7 +55,7 @@ impl Presence {
                 if entry.file_type().is_ok_and(|t| t.is_dir()) {
                     let dir = Path::new(parent).join(entry.file_name());
                     let listing = list_files(&entry.path());
-                    presence.listings.insert(dir, listing);
+                    presence.listings.insert(key(&dir), listing);
                 }
             }
         }
@@ -78,7 +82,8 @@ impl Presence {
     /// code is unknown). The first such question about a folder indexes its
     /// listing, so every later one costs a hash lookup, not a listing.
     pub(crate) fn file_with_stem(&mut self, dir: &Path, stem: &str) -> Option<OsString> {
-        if !self.stems.contains_key(dir) {
+        let dir_key = dir.as_os_str().as_encoded_bytes();
+        if !self.stems.contains_key(dir_key) {
             let mut by_stem = FxHashMap::default();
             for name in self.listing(dir).into_iter().flatten() {
                 let Some(text) = name.to_str() else { continue };
@@ -97,10 +102,10 @@ impl Presence {
                     }
                 }
             }
-            self.stems.insert(dir.to_path_buf(), by_stem);
+            self.stems.insert(key(dir), by_stem);
         }
         self.stems
-            .get(dir)?
+            .get(dir_key)?
             .get(std::ffi::OsStr::new(stem))
             .cloned()
     }
@@ -118,12 +123,18 @@ impl Presence {
     /// The names of the files in `dir` (relative to the library), listed
     /// the first time it is asked about; `None` when it cannot be listed.
     fn listing(&mut self, dir: &Path) -> Option<&FxHashSet<OsString>> {
-        if !self.listings.contains_key(dir) {
+        let dir_key = dir.as_os_str().as_encoded_bytes();
+        if !self.listings.contains_key(dir_key) {
             let listing = list_files(&self.root.join(dir));
-            self.listings.insert(dir.to_path_buf(), listing);
+            self.listings.insert(key(dir), listing);
         }
-        self.listings.get(dir).and_then(Option::as_ref)
+        self.listings.get(dir_key).and_then(Option::as_ref)
     }
+}
+
+/// The map key of a folder: its path's bytes.
+fn key(dir: &Path) -> Box<[u8]> {
+    dir.as_os_str().as_encoded_bytes().into()
 }
 
 fn is_file(path: &Path) -> bool {
