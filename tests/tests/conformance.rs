@@ -153,6 +153,13 @@ fn compare(library: &Path, reference: &Path) -> Vec<String> {
             };
             check(key, same, format!("{} vs {}", o[key], t[key]));
         }
+        if let Some(theirs) = t["shared"].as_bool() {
+            check(
+                "shared",
+                o["shared"].as_bool() == Some(theirs),
+                format!("{} vs {theirs}", o["shared"]),
+            );
+        }
         let their_missing = t["ismissing"].as_bool().unwrap() || t["path"].is_null();
         check(
             "ismissing",

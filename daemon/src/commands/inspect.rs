@@ -75,6 +75,9 @@ struct AssetRecord<'a> {
     uti: Option<&'a str>,
     original_size: Option<u64>,
     referenced: bool,
+    /// An item of an iCloud Shared Album (its file is in the cloud-sharing
+    /// store), as osxphotos' `shared`.
+    shared: bool,
     missing: bool,
     original_path: Option<String>,
     resources: &'a [photovault::library::Resource],
@@ -125,6 +128,7 @@ impl<'a> From<&'a Asset> for AssetRecord<'a> {
             uti: a.uti.as_deref(),
             original_size: a.original_size,
             referenced: a.referenced,
+            shared: a.shared,
             missing: a.original_missing(),
             original_path: a.original_path().map(|p| p.to_string_lossy().into_owned()),
             resources: &a.resources,

@@ -106,6 +106,7 @@ enum C {
     OriginalResourceChoice,
     Description,
     CloudBatchPublishDate,
+    CollectionShare,
 }
 
 /// The assets a read is limited to: a list of primary keys, written into
@@ -179,6 +180,7 @@ fn asset_query(s: &Schema, only: Option<&OnlyAssets>) -> String {
         s.col(aa, "aa", "ZORIGINALRESOURCECHOICE"),
         s.col(d, "d", "ZLONGDESCRIPTION"),
         s.col(a, "a", "ZCLOUDBATCHPUBLISHDATE"),
+        s.col(a, "a", "ZCOLLECTIONSHARE"),
     ];
     let mut sql = format!("SELECT {} FROM {} a", cols.join(", "), s.asset.table);
     if let Some(aa) = aa {
@@ -407,11 +409,13 @@ fn build_asset(
     let edited = raw.i64(C::AdjustmentsState).is_some_and(|v| v > 0) || raw.flag(C::HasAdjustments);
     let referenced = raw.i64(C::SavedAssetType) == Some(SAVED_ASSET_REFERENCED);
     // An item of an iCloud Shared Album: published in a cloud batch (and,
-    // where the column exists, saved as type 4). Its files are not in
-    // `originals/` but in the cloud-sharing store.
+    // where the column exists, saved as type 4; from Photos 11 a member of
+    // a `CollectionShare`). Its files are not in `originals/` but in the
+    // cloud-sharing store.
     let shared = !referenced
         && (raw.f64(C::CloudBatchPublishDate).is_some()
-            || raw.i64(C::SavedAssetType) == Some(SAVED_ASSET_CLOUD_SHARED));
+            || raw.i64(C::SavedAssetType) == Some(SAVED_ASSET_CLOUD_SHARED)
+            || raw.i64(C::CollectionShare).is_some());
     let files = AssetFiles {
         directory: raw.text(C::Directory).unwrap_or_default(),
         filename,
