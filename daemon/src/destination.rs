@@ -109,6 +109,15 @@ pub enum Enrol {
     Always,
 }
 
+/// The name the marker is written under before it is renamed into place.
+const MARKER_TMP: &str = ".destination.toml.tmp";
+
+/// Whether `dir` (a `.photovault/` without a marker) holds nothing but what
+/// an interrupted enrolment leaves: nothing, or the marker's temporary file.
+fn unfinished_enrolment(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|entries| entries.flatten().all(|e| e.file_name() == MARKER_TMP))
+}
+
 impl Destination {
     /// Opens the destination at `root`, creating it as `enrol` allows.
     pub fn open(root: &Path, enrol: Enrol) -> Result<Self, DestinationError> {
@@ -118,8 +127,14 @@ impl Destination {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err(&marker)(e)),
         }
+        // Empty, or holding only an enrolment of ours that was interrupted
+        // (killed between creating `.photovault/` and renaming its marker
+        // into place): a folder must not become unusable because a first
+        // run was stopped at that instant.
         let empty = match fs::read_dir(root) {
-            Ok(mut entries) => entries.next().is_none(),
+            Ok(entries) => entries
+                .flatten()
+                .all(|e| e.file_name() == MARKER_DIR && unfinished_enrolment(&e.path())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
             Err(e) => return Err(io_err(root)(e)),
         };
@@ -178,7 +193,7 @@ impl Destination {
         // Written through a temporary name: a half-written marker would make
         // the destination unrecognisable.
         let marker = dir.join("destination.toml");
-        let tmp = dir.join(".destination.toml.tmp");
+        let tmp = dir.join(MARKER_TMP);
         let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
@@ -254,6 +269,30 @@ mod tests {
         ));
         Destination::open(dir.path(), Enrol::Always).unwrap();
         assert!(dir.path().join("taxes.pdf").exists());
+    }
+
+    #[test]
+    fn an_enrolment_killed_before_its_marker_landed_is_finished_by_the_next_run() {
+        for leftover in [None, Some(MARKER_TMP)] {
+            let dir = tempfile::tempdir().unwrap();
+            let marker_dir = dir.path().join(MARKER_DIR);
+            fs::create_dir(&marker_dir).unwrap();
+            if let Some(name) = leftover {
+                fs::write(marker_dir.join(name), b"id = \"half").unwrap();
+            }
+            let d = Destination::open(dir.path(), Enrol::IfEmpty).unwrap();
+            assert!(Destination::is_destination(dir.path()), "{leftover:?}");
+            assert!(!marker_dir.join(MARKER_TMP).exists());
+            assert_eq!(d.info().format_version, FORMAT_VERSION);
+        }
+        // Anything else in `.photovault/` is not ours to take over.
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(MARKER_DIR)).unwrap();
+        fs::write(dir.path().join(MARKER_DIR).join("notes.txt"), b"x").unwrap();
+        assert!(matches!(
+            Destination::open(dir.path(), Enrol::IfEmpty).unwrap_err(),
+            DestinationError::NotEmpty { .. }
+        ));
     }
 
     #[test]
