@@ -22,9 +22,11 @@ pub(crate) struct Presence {
     /// `Path` goes component by component, and every file of every asset
     /// asks about its folder (millions of lookups in a large library).
     listings: FxHashMap<Box<[u8]>, Option<FxHashSet<OsString>>>,
-    /// Folder -> its files by stem (the name before the last dot), made from
-    /// the folder's listing the first time a file is looked for by stem.
-    stems: FxHashMap<Box<[u8]>, FxHashMap<OsString, OsString>>,
+    /// Folder -> the distinct extensions of its files, sorted, gathered
+    /// from the folder's listing the first time a file is looked for by
+    /// stem. A folder of 60,000 originals has a handful, so a lookup by
+    /// stem is a few set lookups, and costs no index of every name.
+    extensions: FxHashMap<Box<[u8]>, Vec<String>>,
     /// Folder -> whether it exists, for the few folders whose existence
     /// decides a layout (the cloud-sharing stores).
     dirs: FxHashMap<PathBuf, bool>,
@@ -36,7 +38,7 @@ impl Presence {
         Presence {
             root: root.to_path_buf(),
             listings: FxHashMap::default(),
-            stems: FxHashMap::default(),
+            extensions: FxHashMap::default(),
             dirs: FxHashMap::default(),
         }
     }
@@ -83,31 +85,27 @@ impl Presence {
     /// listing, so every later one costs a hash lookup, not a listing.
     pub(crate) fn file_with_stem(&mut self, dir: &Path, stem: &str) -> Option<OsString> {
         let dir_key = dir.as_os_str().as_encoded_bytes();
-        if !self.stems.contains_key(dir_key) {
-            let mut by_stem = FxHashMap::default();
-            for name in self.listing(dir).into_iter().flatten() {
-                let Some(text) = name.to_str() else { continue };
-                if let Some((s, ext)) = text.rsplit_once('.') {
-                    if !s.is_empty() && !ext.is_empty() {
-                        // Of two files with one stem, the smaller name wins,
-                        // whatever order the folder lists them in.
-                        by_stem
-                            .entry(OsString::from(s))
-                            .and_modify(|kept: &mut OsString| {
-                                if name < kept {
-                                    *kept = name.clone();
-                                }
-                            })
-                            .or_insert_with(|| name.clone());
-                    }
-                }
-            }
-            self.stems.insert(key(dir), by_stem);
+        if !self.extensions.contains_key(dir_key) {
+            let mut found: Vec<String> = self
+                .listing(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|name| name.to_str()?.rsplit_once('.'))
+                .filter(|(s, ext)| !s.is_empty() && !ext.is_empty())
+                .map(|(_, ext)| ext.to_string())
+                .collect::<FxHashSet<_>>()
+                .into_iter()
+                .collect();
+            // Of two files with one stem, the smaller name (extension) wins,
+            // whatever order the folder lists them in.
+            found.sort_unstable();
+            self.extensions.insert(key(dir), found);
         }
-        self.stems
-            .get(dir_key)?
-            .get(std::ffi::OsStr::new(stem))
-            .cloned()
+        let names = self.listings.get(dir_key)?.as_ref()?;
+        self.extensions.get(dir_key)?.iter().find_map(|ext| {
+            let name = OsString::from(format!("{stem}.{ext}"));
+            names.contains(&name).then_some(name)
+        })
     }
 
     /// Whether `dir` (relative to the library) is a folder, asked once per
