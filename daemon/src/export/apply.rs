@@ -163,7 +163,7 @@ impl<'a> Engine<'a> {
                             asset,
                             record: AssetRecord {
                                 gone_since: None,
-                                ..rec.clone()
+                                ..AssetRecord::clone(rec)
                             },
                             is_new: false,
                             writes: Vec::new(),
@@ -179,7 +179,7 @@ impl<'a> Engine<'a> {
                 }
             }
             let (record, is_new) = match known {
-                Some(rec) => (rec.clone(), false),
+                Some(rec) => (AssetRecord::clone(rec), false),
                 None => {
                     let first_album = asset.albums.first().map(|a| &*a.title);
                     let folder = self.options.template.expand(asset.created, first_album);
