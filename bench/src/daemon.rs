@@ -71,6 +71,24 @@ fn rss_mib(pid: u32) -> Result<f64> {
 /// A child process that is sent SIGTERM, and waited for, when dropped.
 pub(crate) struct Running(pub(crate) Child);
 
+/// Plugs in a folder drive `Drive` under `volumes` and enrols it through
+/// `photovaultctl dest add`, which starts the daemon's first job on it.
+pub(crate) fn add_drive(ctl: &Path, config: &Path, volumes: &Path) -> Result<std::path::PathBuf> {
+    let drive = volumes.join("Drive");
+    std::fs::create_dir(&drive)?;
+    let out = Command::new(ctl)
+        .arg("--config")
+        .arg(config)
+        .args(["dest", "add"])
+        .arg(&drive)
+        .args(["--name", "Drive"])
+        .output()?;
+    if !out.status.success() {
+        bail!("dest add failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(drive)
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         // SAFETY: signalling our own child.
@@ -120,18 +138,7 @@ pub fn daemon_benchmarks() -> Result<()> {
     wait(Duration::from_secs(10), || {
         UnixStream::connect(&socket).is_ok()
     })?;
-    let drive = volumes.join("Drive");
-    std::fs::create_dir(&drive)?;
-    let out = Command::new(&ctl)
-        .arg("--config")
-        .arg(&config)
-        .args(["dest", "add"])
-        .arg(&drive)
-        .args(["--name", "Drive"])
-        .output()?;
-    if !out.status.success() {
-        bail!("dest add failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    let drive = add_drive(&ctl, &config, &volumes)?;
     let finished = |n: usize| {
         request(&socket, r#"{"version":1,"request":"history","limit":1000}"#)
             .map(|r| r.matches("\"state\"").count() >= n)

@@ -130,18 +130,7 @@ fn status_during_job(
     wait(Duration::from_secs(30), || {
         UnixStream::connect(&socket).is_ok()
     })?;
-    let drive = volumes.join("Drive");
-    std::fs::create_dir(&drive)?;
-    let out = Command::new(ctl)
-        .arg("--config")
-        .arg(&config)
-        .args(["dest", "add"])
-        .arg(&drive)
-        .args(["--name", "Drive"])
-        .output()?;
-    if !out.status.success() {
-        bail!("dest add failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    crate::daemon::add_drive(ctl, &config, &volumes)?;
     let running = || {
         request(&socket, r#"{"version":1,"request":"jobs"}"#)
             .map(|r| r.contains("\"running\""))
