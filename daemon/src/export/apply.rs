@@ -1,7 +1,7 @@
 //! Deciding what each asset needs and carrying it out, file by file.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -29,15 +29,12 @@ const BATCH_BYTES: u64 = 256 << 20;
 /// The copying part of a run: assets waiting for files, the staged batch,
 /// and why the run stops, if it does.
 struct InFlight<'a> {
+    /// The destination's root, which every batch is synced through.
+    root: PathBuf,
     pending: HashMap<usize, Pending<'a>>,
     /// Staged files: (asset, file of the asset, the staged file).
     batch: Vec<(usize, usize, write::Staged)>,
     batch_bytes: u64,
-    /// Records of new assets whose files are in flight, saved before the
-    /// next batch is renamed into place: a run killed after the renames
-    /// resumes with the same names (and adopts the files) instead of
-    /// choosing new ones.
-    reserved: Vec<AssetRecord>,
     stop: Option<ExportError>,
 }
 
@@ -48,6 +45,11 @@ struct Pending<'a> {
     remaining: usize,
     failure: Option<String>,
     wrote_any: bool,
+    /// The asset's record is in the catalog. A new asset's is saved before
+    /// the first batch holding one of its files is renamed into place, so
+    /// that a run killed after the renames resumes with the same names
+    /// (and adopts the files) instead of choosing new ones.
+    reserved: bool,
 }
 
 /// One asset's work for this run.
@@ -359,10 +361,10 @@ impl<'a> Engine<'a> {
         std::thread::scope(|scope| {
             let mut copier = Copier::start(scope, root.clone());
             let mut run = InFlight {
+                root: root.clone(),
                 pending: HashMap::new(),
                 batch: Vec::new(),
                 batch_bytes: 0,
-                reserved: Vec::new(),
                 stop: None,
             };
             for (index, w) in work.into_iter().enumerate() {
@@ -387,7 +389,7 @@ impl<'a> Engine<'a> {
             }
             // What was staged is complete: committed even when the run stops
             // (unless the drive is gone, which the sync finds).
-            self.commit_batch(&root, &mut run, progress, report)?;
+            self.commit_batch(&mut run, progress, report)?;
             run.stop.map_or(Ok(()), Err)
         })
     }
@@ -411,12 +413,14 @@ impl<'a> Engine<'a> {
             self.retire(&old.path)?;
         }
         let writes = std::mem::take(&mut w.writes);
+        let is_new = w.is_new;
         let mut p = Pending {
             wrote_any: !writes.is_empty() || !retired.is_empty(),
             work: w,
             files: Vec::new(),
             remaining: 0,
             failure: None,
+            reserved: !is_new,
         };
         let asset = p.work.asset;
         let mtime = asset.created.map(SystemTime::from);
@@ -458,9 +462,6 @@ impl<'a> Engine<'a> {
         if p.remaining == 0 {
             return self.finish_asset(p.work, p.wrote_any, p.failure, report);
         }
-        if p.work.is_new {
-            run.reserved.push(p.work.record.clone());
-        }
         run.pending.insert(index, p);
         Ok(())
     }
@@ -479,10 +480,7 @@ impl<'a> Engine<'a> {
                 run.batch_bytes += staged.copied().size;
                 run.batch.push((done.asset, done.file, staged));
                 if run.batch.len() >= BATCH_FILES || run.batch_bytes >= BATCH_BYTES {
-                    let Some(dest) = self.dest else {
-                        return Ok(());
-                    };
-                    self.commit_batch(dest.root(), run, progress, report)?;
+                    self.commit_batch(run, progress, report)?;
                 }
                 Ok(())
             }
@@ -495,7 +493,6 @@ impl<'a> Engine<'a> {
     /// the catalog and finish the assets whose last file it was.
     fn commit_batch(
         &self,
-        root: &Path,
         run: &mut InFlight<'a>,
         progress: &dyn Progress,
         report: &mut ExportReport,
@@ -505,19 +502,22 @@ impl<'a> Engine<'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        let (Some(catalog), reserved) = (self.catalog, std::mem::take(&mut run.reserved)) else {
+        let Some(catalog) = self.catalog else {
             return Ok(());
         };
-        catalog.transaction(|c| reserved.iter().try_for_each(|r| c.put_asset(r)))?;
-        if let Err(e) = write::sync_filesystem(root) {
+        // Only assets still in flight: a finished one's full record is saved.
+        catalog.transaction(|c| {
+            for p in run.pending.values_mut().filter(|p| !p.reserved) {
+                c.put_asset(&p.work.record)?;
+                p.reserved = true;
+            }
+            Ok(())
+        })?;
+        if let Err(e) = write::sync_filesystem(&run.root) {
             // Nothing of the batch reached its final name; its temporary
             // files are removed as they drop (or next run, drive gone).
-            let reason = e.to_string();
-            run.stop.get_or_insert(e.into());
-            for (asset, _, _) in batch {
-                self.file_failed_because(asset, reason.clone(), run, report)?;
-            }
-            return Ok(());
+            let assets: Vec<usize> = batch.iter().map(|(asset, _, _)| *asset).collect();
+            return self.batch_failed(&assets, e, run, report);
         }
         let mut committed = Vec::with_capacity(batch.len());
         for (asset, file, staged) in batch {
@@ -527,16 +527,12 @@ impl<'a> Engine<'a> {
                 Err(e) => self.file_failed(asset, e, run, report)?,
             }
         }
-        if let Err(e) = write::sync_filesystem(root) {
+        if let Err(e) = write::sync_filesystem(&run.root) {
             // The renames may not survive a power cut: record none of them.
             // A later run finds each file in place with the right content
             // and adopts it.
-            let reason = e.to_string();
-            run.stop.get_or_insert(e.into());
-            for (asset, _, _) in committed {
-                self.file_failed_because(asset, reason.clone(), run, report)?;
-            }
-            return Ok(());
+            let assets: Vec<usize> = committed.iter().map(|(asset, _, _)| *asset).collect();
+            return self.batch_failed(&assets, e, run, report);
         }
         // One commit for the batch's records.
         catalog.transaction_of(|_| {
@@ -553,6 +549,23 @@ impl<'a> Engine<'a> {
             }
             Ok::<(), ExportError>(())
         })
+    }
+
+    /// A batch's sync failed (the drive is gone or failing): the run stops,
+    /// and each of the batch's files counts against its asset.
+    fn batch_failed(
+        &self,
+        assets: &[usize],
+        e: WriteError,
+        run: &mut InFlight<'a>,
+        report: &mut ExportReport,
+    ) -> Result<(), ExportError> {
+        let reason = e.to_string();
+        run.stop.get_or_insert(e.into());
+        for &asset in assets {
+            self.file_failed_because(asset, reason.clone(), run, report)?;
+        }
+        Ok(())
     }
 
     /// A file of `asset` could not be written: one asset's failure, or the
