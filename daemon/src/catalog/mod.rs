@@ -332,17 +332,16 @@ impl Catalog {
         rows.collect::<rusqlite::Result<_>>().map_err(self.err())
     }
 
-    /// Assets still in the library: how many, and how many of them wait
-    /// for a later run (original missing, or failed). Cheap: it lets a run
-    /// that changes nothing end without loading every record.
-    pub fn asset_counts(&self) -> Result<(u64, u64)> {
+    /// How many assets are still in the library. Cheap: it lets a run that
+    /// changes nothing end without loading every record.
+    pub fn assets_present(&self) -> Result<u64> {
         self.conn
             .query_row(
-                "SELECT count(*), coalesce(sum(original_missing != 0 OR failed != 0), 0)
-                 FROM assets WHERE gone_since IS NULL",
+                "SELECT count(*) FROM assets WHERE gone_since IS NULL",
                 [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+                |r| r.get::<_, i64>(0),
             )
+            .map(|n| n as u64)
             .map_err(self.err())
     }
 

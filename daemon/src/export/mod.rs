@@ -241,7 +241,7 @@ pub fn export(
         None => None,
     };
     let present = match &catalog {
-        Some(c) => c.asset_counts()?.0,
+        Some(c) => c.assets_present()?,
         None => 0,
     };
     // The run may end here when the last complete run, with the same
@@ -287,8 +287,7 @@ pub fn export(
             report.up_to_date = true;
             report.counts.unchanged = present;
             if let Some(c) = &catalog {
-                report.counts.missing = c.missing_originals()?;
-                report.counts.unchanged = present.saturating_sub(report.counts.missing);
+                count_every_missing(c, &mut report.counts)?;
             }
             if let (Some(c), false) = (&catalog, options.dry_run) {
                 let run = c.begin_run(ENGINE, run_started, &source, &options.key())?;
@@ -366,12 +365,7 @@ pub fn export(
         if result.is_ok() {
             c.mark_gone(&gone, run_started)?;
         }
-        // Every asset still waiting for its original is missing, whether
-        // this run looked at it or counted it unchanged without reading it.
-        let missing = c.missing_originals()?;
-        let unread = missing.saturating_sub(report.counts.missing);
-        report.counts.unchanged = report.counts.unchanged.saturating_sub(unread);
-        report.counts.missing = missing;
+        count_every_missing(c, &mut report.counts)?;
         c.finish_run(
             run,
             status,
@@ -382,6 +376,18 @@ pub fn export(
         )?;
     }
     result.map(|()| report)
+}
+
+/// Counts as missing every asset still waiting for its original, whether
+/// the run looked at it (and counted it missing) or counted it unchanged
+/// without reading it: every run's summary then says how many originals
+/// the backup lacks.
+fn count_every_missing(catalog: &Catalog, counts: &mut RunCounts) -> Result<(), ExportError> {
+    let missing = catalog.missing_originals()?;
+    let unread = missing.saturating_sub(counts.missing);
+    counts.unchanged = counts.unchanged.saturating_sub(unread);
+    counts.missing = missing;
+    Ok(())
 }
 
 /// Adds to what the history names the assets a run must look at again:
