@@ -86,25 +86,27 @@ impl Presence {
     pub(crate) fn file_with_stem(&mut self, dir: &Path, stem: &str) -> Option<OsString> {
         let dir_key = dir.as_os_str().as_encoded_bytes();
         if !self.extensions.contains_key(dir_key) {
-            let mut found: Vec<String> = self
-                .listing(dir)
-                .into_iter()
-                .flatten()
+            let listed = self.listing(dir).into_iter().flatten();
+            let distinct: FxHashSet<&str> = listed
                 .filter_map(|name| name.to_str()?.rsplit_once('.'))
                 .filter(|(s, ext)| !s.is_empty() && !ext.is_empty())
-                .map(|(_, ext)| ext.to_string())
-                .collect::<FxHashSet<_>>()
-                .into_iter()
+                .map(|(_, ext)| ext)
                 .collect();
+            let mut found: Vec<String> = distinct.into_iter().map(str::to_string).collect();
             // Of two files with one stem, the smaller name (extension) wins,
             // whatever order the folder lists them in.
             found.sort_unstable();
             self.extensions.insert(key(dir), found);
         }
         let names = self.listings.get(dir_key)?.as_ref()?;
+        // One buffer for every candidate name.
+        let mut name = OsString::with_capacity(stem.len() + 8);
         self.extensions.get(dir_key)?.iter().find_map(|ext| {
-            let name = OsString::from(format!("{stem}.{ext}"));
-            names.contains(&name).then_some(name)
+            name.clear();
+            name.push(stem);
+            name.push(".");
+            name.push(ext);
+            names.contains(&name).then(|| name.clone())
         })
     }
 
