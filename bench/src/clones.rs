@@ -380,28 +380,17 @@ fn bench_clone(
     // First export against cp, alternating, from the same warm cache.
     let dest = work.join("export");
     let cp_dest = work.join("cp-originals");
-    let (mut cp, mut first) = (Vec::new(), Vec::new());
-    for i in 0..FIRST_RUNS {
-        remove(&cp_dest)?;
-        remove(&dest)?;
-        shell("sync")?;
-        let script = format!(
-            "cp -r '{}' '{}' && sync",
-            lib.join("originals").display(),
-            cp_dest.display()
-        );
-        cp.push(run_logged(
-            Path::new("sh"),
-            &["-c".as_ref(), script.as_ref()],
-            &log("cp", i),
-        )?);
-        shell("sync")?;
-        first.push(run_logged(
-            photovaultd,
-            &engine_args("export", &lib, &dest, true),
-            &log("first-export", i),
-        )?);
-    }
+    let script = format!(
+        "cp -r '{}' '{}' && sync",
+        lib.join("originals").display(),
+        cp_dest.display()
+    );
+    let baseline = Baseline {
+        script: &script,
+        dest: &cp_dest,
+        log: "cp",
+    };
+    let (cp, first) = first_runs(photovaultd, "export", &lib, &dest, &baseline, &log)?;
     remove(&cp_dest)?;
     let ratio = median(&first) / median(&cp);
     row(
@@ -522,6 +511,46 @@ fn bench_clone(
     mirror_rows(photovaultd, &lib, work, date)
 }
 
+/// What a first run is compared with: a shell command writing `dest`.
+struct Baseline<'a> {
+    script: &'a str,
+    dest: &'a Path,
+    /// Its logs' name.
+    log: &'a str,
+}
+
+/// [`FIRST_RUNS`] first runs of `engine` from `lib` into `dest`, each after
+/// one of `baseline`, both from an empty destination and a synced disk:
+/// (baseline times, engine times). Logs are `<baseline.log>-<i>` and
+/// `first-<engine>-<i>`.
+fn first_runs(
+    photovaultd: &Path,
+    engine: &str,
+    lib: &Path,
+    dest: &Path,
+    baseline: &Baseline,
+    log: &dyn Fn(&str, usize) -> PathBuf,
+) -> Result<(Vec<Measurement>, Vec<Measurement>)> {
+    let (mut base, mut first) = (Vec::new(), Vec::new());
+    for i in 0..FIRST_RUNS {
+        remove(baseline.dest)?;
+        remove(dest)?;
+        shell("sync")?;
+        base.push(run_logged(
+            Path::new("sh"),
+            &["-c".as_ref(), baseline.script.as_ref()],
+            &log(baseline.log, i),
+        )?);
+        shell("sync")?;
+        first.push(run_logged(
+            photovaultd,
+            &engine_args(engine, lib, dest, true),
+            &log(&format!("first-{engine}"), i),
+        )?);
+    }
+    Ok((base, first))
+}
+
 /// First and no-op mirror against `rsync -a` (first: followed by `sync`).
 fn mirror_rows(photovaultd: &Path, lib: &Path, work: &Path, date: &str) -> Result<()> {
     let logs = work.join("logs");
@@ -533,23 +562,12 @@ fn mirror_rows(photovaultd: &Path, lib: &Path, work: &Path, date: &str) -> Resul
         lib.display(),
         rsync_dest.display()
     );
-    let (mut rsync, mut first) = (Vec::new(), Vec::new());
-    for i in 0..FIRST_RUNS {
-        remove(&rsync_dest)?;
-        remove(&dest)?;
-        shell("sync")?;
-        rsync.push(run_logged(
-            Path::new("sh"),
-            &["-c".as_ref(), rsync_script.as_ref()],
-            &log("rsync", i),
-        )?);
-        shell("sync")?;
-        first.push(run_logged(
-            photovaultd,
-            &engine_args("mirror", lib, &dest, true),
-            &log("first-mirror", i),
-        )?);
-    }
+    let baseline = Baseline {
+        script: &rsync_script,
+        dest: &rsync_dest,
+        log: "rsync",
+    };
+    let (rsync, first) = first_runs(photovaultd, "mirror", lib, &dest, &baseline, &log)?;
     let (mut rsync_noop, mut noop) = (Vec::new(), Vec::new());
     for i in 0..NOOP_RUNS {
         rsync_noop.push(run_logged(

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,86 @@ pub(crate) fn add_drive(ctl: &Path, config: &Path, volumes: &Path) -> Result<std
     Ok(drive)
 }
 
+/// A `photovaultd` started for a benchmark: its configuration and socket.
+pub(crate) struct BenchDaemon {
+    pub(crate) process: Running,
+    pub(crate) config: PathBuf,
+    pub(crate) socket: PathBuf,
+}
+
+/// Starts the daemon on `lib`, watching `volumes`, with its configuration
+/// and state in `dir`; returns once its socket answers (within `timeout`).
+pub(crate) fn start_daemon(
+    photovaultd: &Path,
+    lib: &Path,
+    volumes: &Path,
+    dir: &Path,
+    timeout: Duration,
+) -> Result<BenchDaemon> {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "library = {:?}\nvolume_roots = [{:?}]\nstate_dir = {:?}\ndebounce_seconds = 1\nnotifications = \"off\"\n",
+            lib,
+            volumes,
+            dir.join("state")
+        ),
+    )?;
+    let socket = dir.join("state/photovaultd.sock");
+    let process = Running(
+        Command::new(photovaultd)
+            .arg("--config")
+            .arg(&config)
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    wait(timeout, || UnixStream::connect(&socket).is_ok())?;
+    Ok(BenchDaemon {
+        process,
+        config,
+        socket,
+    })
+}
+
+impl BenchDaemon {
+    /// Round trips of `status`, in milliseconds: `socket_runs` requests
+    /// over the socket, `pause` apart, then `ctl_runs` runs of
+    /// `photovaultctl status --json` (process start included).
+    pub(crate) fn time_status(
+        &self,
+        ctl: &Path,
+        socket_runs: usize,
+        pause: Duration,
+        ctl_runs: usize,
+    ) -> Result<(Vec<f64>, Vec<f64>)> {
+        let mut socket_ms = Vec::with_capacity(socket_runs);
+        for _ in 0..socket_runs {
+            let t = Instant::now();
+            request(&self.socket, r#"{"version":1,"request":"status"}"#)?;
+            socket_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            std::thread::sleep(pause);
+        }
+        let mut ctl_ms = Vec::with_capacity(ctl_runs);
+        for _ in 0..ctl_runs {
+            let t = Instant::now();
+            let out = Command::new(ctl)
+                .arg("--config")
+                .arg(&self.config)
+                .args(["status", "--json"])
+                .output()?;
+            if !out.status.success() {
+                bail!(
+                    "photovaultctl status failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            ctl_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok((socket_ms, ctl_ms))
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         // SAFETY: signalling our own child.
@@ -116,31 +196,17 @@ pub fn daemon_benchmarks() -> Result<()> {
         ));
     }
     let lib = b.build(&dir.join("Library.photoslibrary"))?;
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "library = {:?}\nvolume_roots = [{:?}]\nstate_dir = {:?}\ndebounce_seconds = 1\nnotifications = \"off\"\n",
-            lib.path,
-            volumes,
-            dir.join("state")
-        ),
+    let daemon = start_daemon(
+        &photovaultd,
+        &lib.path,
+        &volumes,
+        &dir,
+        Duration::from_secs(10),
     )?;
-    let socket = dir.join("state/photovaultd.sock");
-    let daemon = Running(
-        Command::new(&photovaultd)
-            .arg("--config")
-            .arg(&config)
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let pid = daemon.0.id();
-    wait(Duration::from_secs(10), || {
-        UnixStream::connect(&socket).is_ok()
-    })?;
-    let drive = add_drive(&ctl, &config, &volumes)?;
+    let (socket, pid) = (&daemon.socket, daemon.process.0.id());
+    let drive = add_drive(&ctl, &daemon.config, &volumes)?;
     let finished = |n: usize| {
-        request(&socket, r#"{"version":1,"request":"history","limit":1000}"#)
+        request(socket, r#"{"version":1,"request":"history","limit":1000}"#)
             .map(|r| r.matches("\"state\"").count() >= n)
             .unwrap_or(false)
     };
@@ -152,16 +218,16 @@ pub fn daemon_benchmarks() -> Result<()> {
         let away = dir.join("away");
         std::fs::rename(&drive, &away)?;
         wait(Duration::from_secs(10), || {
-            request(&socket, r#"{"version":1,"request":"status"}"#)
+            request(socket, r#"{"version":1,"request":"status"}"#)
                 .map(|r| r.contains("\"mounted\":false"))
                 .unwrap_or(false)
         })?;
         std::fs::rename(&away, &drive)?;
         let t = wait(Duration::from_secs(10), || {
-            request(&socket, r#"{"version":1,"request":"history","limit":1000}"#)
+            request(socket, r#"{"version":1,"request":"history","limit":1000}"#)
                 .map(|r| r.matches("\"state\"").count() >= round + 2)
                 .unwrap_or(false)
-                || request(&socket, r#"{"version":1,"request":"jobs"}"#)
+                || request(socket, r#"{"version":1,"request":"jobs"}"#)
                     .map(|r| r.contains("\"running\""))
                     .unwrap_or(false)
         })?;
@@ -186,25 +252,7 @@ pub fn daemon_benchmarks() -> Result<()> {
     }
 
     // Status round trip.
-    let mut socket_rt = Vec::new();
-    for _ in 0..200 {
-        let t = Instant::now();
-        request(&socket, r#"{"version":1,"request":"status"}"#)?;
-        socket_rt.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    let mut ctl_rt = Vec::new();
-    for _ in 0..20 {
-        let t = Instant::now();
-        let out = Command::new(&ctl)
-            .arg("--config")
-            .arg(&config)
-            .args(["status", "--json"])
-            .output()?;
-        if !out.status.success() {
-            bail!("status failed");
-        }
-        ctl_rt.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    let (socket_rt, ctl_rt) = daemon.time_status(&ctl, 200, Duration::ZERO, 20)?;
 
     // Idle: a minute with nothing to do.
     std::thread::sleep(Duration::from_secs(3));

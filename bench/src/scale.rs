@@ -7,15 +7,13 @@
 //!   while the daemon runs an export job of that library.
 
 use std::ffi::OsStr;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::clones::{engine_args, ensure_clones, header, remove, row, summary, today, CloneSpec};
-use crate::daemon::{request, wait, Running};
+use crate::daemon::{request, wait};
 use crate::measure::run_logged;
 use crate::{bench_dir, release_binary};
 
@@ -109,54 +107,18 @@ fn status_during_job(
     remove(dir)?;
     let volumes = dir.join("volumes");
     std::fs::create_dir_all(&volumes)?;
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "library = {:?}\nvolume_roots = [{:?}]\nstate_dir = {:?}\ndebounce_seconds = 1\nnotifications = \"off\"\n",
-            lib,
-            volumes,
-            dir.join("state")
-        ),
-    )?;
-    let socket = dir.join("state/photovaultd.sock");
-    let daemon = Running(
-        Command::new(photovaultd)
-            .arg("--config")
-            .arg(&config)
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    wait(Duration::from_secs(30), || {
-        UnixStream::connect(&socket).is_ok()
-    })?;
-    crate::daemon::add_drive(ctl, &config, &volumes)?;
+    let daemon =
+        crate::daemon::start_daemon(photovaultd, lib, &volumes, dir, Duration::from_secs(30))?;
+    crate::daemon::add_drive(ctl, &daemon.config, &volumes)?;
+    let socket = &daemon.socket;
     let running = || {
-        request(&socket, r#"{"version":1,"request":"jobs"}"#)
+        request(socket, r#"{"version":1,"request":"jobs"}"#)
             .map(|r| r.contains("\"running\""))
             .unwrap_or(false)
     };
     let started = wait(Duration::from_secs(120), running)?;
-    let mut socket_ms = Vec::new();
-    for _ in 0..SOCKET_RUNS {
-        let t = Instant::now();
-        request(&socket, r#"{"version":1,"request":"status"}"#)?;
-        socket_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let mut ctl_ms = Vec::new();
-    for _ in 0..CTL_RUNS {
-        let t = Instant::now();
-        let out = Command::new(ctl)
-            .arg("--config")
-            .arg(&config)
-            .args(["status", "--json"])
-            .output()?;
-        if !out.status.success() {
-            bail!("photovaultctl status failed");
-        }
-        ctl_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    let (socket_ms, ctl_ms) =
+        daemon.time_status(ctl, SOCKET_RUNS, Duration::from_millis(5), CTL_RUNS)?;
     let still_running = running();
     drop(daemon);
     // What the job exported so far is not kept.
